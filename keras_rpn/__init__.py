@@ -1,0 +1,15 @@
+"""keras_rpn: Reconciled Polynomial Networks as Keras 3 layers.
+
+A head computes `F_channel([<kappa(x), psi(w_c)> + b]) + pi(x)`; a layer fuses
+several heads; a model stacks layers. Every function family lives in its own
+subpackage: `expansions` (kappa), `reconciliations` (psi), `remainders` (pi) and
+`fusions`.
+"""
+
+from keras_rpn import expansions
+from keras_rpn import fusions
+from keras_rpn import layers
+from keras_rpn import models
+from keras_rpn import reconciliations
+from keras_rpn import remainders
+from keras_rpn.version import __version__

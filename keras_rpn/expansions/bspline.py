@@ -1,0 +1,65 @@
+"""B-spline expansion (the basis of KAN-like RPN heads)."""
+
+from keras import ops
+
+from keras_rpn import validation
+from keras_rpn.expansions.base import Expansion
+from keras_rpn.expansions.base import register
+
+
+@register("bspline", "bspline_expansion", "b_spline")
+class BSplineExpansion(Expansion):
+    """B-spline expansion on a uniform grid (Cox-de Boor recursion).
+
+    Formula: with `h = (high - low) / t` and knots `g_j = low + (j - d) h` for
+    `j = 0 .. t + 2d`,
+    ```
+    B_{j,0}(x) = 1 if g_j <= x < g_{j+1} else 0
+    B_{j,k}(x) = (x - g_j) / (k h) B_{j,k-1}(x) + (g_{j+k+1} - x) / (k h) B_{j+1,k-1}(x)
+    kappa(x) = [B_{0,d}(x_1) .. B_{t+d-1,d}(x_1), ..., B_{t+d-1,d}(x_m)]
+    D(m) = m (t + d)
+    ```
+    The output is feature-major (the `t + d` bases of `x_1`, then those of `x_2`, ...).
+    Inputs outside `[g_0, g_{t+2d})` give all-zero bases.
+
+    Args:
+        grid_range: `(low, high)`, the interval split into `t` pieces (default
+            `(-1, 1)`).
+        t: number of grid intervals, a positive integer (default 5).
+        d: spline degree, a non-negative integer (default 3).
+        **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
+
+    Example:
+    >>> keras_rpn.expansions.BSplineExpansion(t=5, d=3)(np.zeros((2, 4))).shape
+    (2, 32)
+    """
+
+    def __init__(self, grid_range=(-1.0, 1.0), t=5, d=3, **kwargs):
+        super().__init__(**kwargs)
+        self.grid_range = validation.float_range("grid_range", grid_range)
+        self.t = validation.positive_int("t", t)
+        self.d = validation.non_negative_int("d", d)
+
+    def output_dim(self, input_dim):
+        return input_dim * (self.t + self.d)
+
+    def expand(self, x):
+        low, high = self.grid_range
+        h = (high - low) / self.t
+        knots = low + h * (ops.arange(-self.d, self.t + self.d + 1, dtype="float32"))
+        knots = ops.cast(knots, x.dtype)
+        xe = ops.expand_dims(x, -1)
+        bases = ops.cast(ops.logical_and(xe >= knots[:-1], xe < knots[1:]), x.dtype)
+        for k in range(1, self.d + 1):
+            left = (xe - knots[: -(k + 1)]) * bases[..., :-1]
+            right = (knots[k + 1 :] - xe) * bases[..., 1:]
+            bases = (left + right) / (k * h)
+        return ops.reshape(bases, ops.shape(x)[:-1] + (x.shape[-1] * (self.t + self.d),))
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "grid_range": self.grid_range,
+            "t": self.t,
+            "d": self.d,
+        }

@@ -1,0 +1,52 @@
+"""The fusion protocol: combine K outputs of width n (channels or heads)."""
+
+import keras
+
+from keras_rpn.registry import Registry
+
+
+class Fusion(keras.layers.Layer):
+    """Base class of fusion functions, used for channel fusion and head fusion.
+
+    Inputs are the `K` outputs stacked on the second-to-last axis, shape
+    `(..., K, n)`; the output has shape `(..., output_dim(K, n))`. A fusion with
+    parameters makes them in `build`, given that stacked shape.
+
+    A subclass implements `output_dim(num_inputs, input_dim)` and `fuse(stacked)`.
+
+    Args:
+        **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
+    """
+
+    #: False for fusions with parameters: they still act when K = 1.
+    identity_for_one_input = True
+
+    def output_dim(self, num_inputs, input_dim):
+        return input_dim
+
+    def fuse(self, stacked):
+        raise NotImplementedError
+
+    def build(self, input_shape):
+        if len(input_shape) < 2 or input_shape[-1] is None or input_shape[-2] is None:
+            raise ValueError(
+                f"{self.__class__.__name__} expects stacked inputs of shape "
+                f"(..., K, n) with K and n known. Received: input_shape={input_shape}"
+            )
+        self.num_inputs, self.input_dim = int(input_shape[-2]), int(input_shape[-1])
+
+    def call(self, inputs):
+        return self.fuse(inputs)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-2]) + (self.output_dim(input_shape[-2], input_shape[-1]),)
+
+
+_registry = Registry("fusion", Fusion)
+register = _registry.register
+names = _registry.names
+
+
+def get(identifier, **overrides):
+    """Returns a fusion from an instance, a short name or a config dict."""
+    return _registry.get(identifier, **overrides)

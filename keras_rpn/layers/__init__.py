@@ -1,0 +1,4 @@
+"""RPN heads and layers."""
+
+from keras_rpn.layers.rpn_head import RPNHead
+from keras_rpn.layers.rpn_layer import RPNLayer

@@ -1,0 +1,195 @@
+"""RPNHead: one reconciled polynomial head."""
+
+import keras
+from keras import activations
+from keras import constraints
+from keras import initializers
+from keras import ops
+from keras import regularizers
+
+from keras_rpn import expansions
+from keras_rpn import fusions
+from keras_rpn import reconciliations
+from keras_rpn import remainders
+from keras_rpn import validation
+from keras_rpn.registry import serialize_component
+
+
+@keras.saving.register_keras_serializable(package="keras_rpn")
+class RPNHead(keras.layers.Layer):
+    """A Reconciled Polynomial Network head.
+
+    Formula (for an input `x` with last axis of size `m`):
+    ```
+    y = activation( F_channel([ <kappa(x), psi(w_c)> + b  for c < C ]) + pi(x) )
+    ```
+    * `kappa`: data expansion `R^m -> R^D` (`expansion`);
+    * `psi`: parameter reconciliation `R^l -> R^{n x D}` (`reconciliation`); channel
+      `c` has its own parameter row `w_c`, the kernel has shape `(C, l)`;
+    * `<k, W> = k W^T`; `b`: bias of shape `(n,)`, added once per channel;
+    * `F_channel`: channel fusion (`channel_fusion`, the mean by default);
+    * `pi`: remainder `R^m -> R^n` (`remainder`).
+
+    All channels are computed in one contraction. Inputs may have any rank >= 2;
+    the head acts on the last axis, like `keras.layers.Dense`. Components given as
+    instances are copied (the head owns its own expansion, reconciliation, remainder
+    and fusion).
+
+    Args:
+        units: output width `n`, a positive integer.
+        expansion: `kappa`: a name from `keras_rpn.expansions.names()`, an
+            `Expansion` or a config dict (default `"identity"`).
+        reconciliation: `psi`: a name from `keras_rpn.reconciliations.names()`, a
+            `Reconciliation` or a config dict (default `"identity"`).
+        remainder: `pi`: a name from `keras_rpn.remainders.names()`, a `Remainder`
+            or a config dict (default `"zero"`).
+        channels: number of channels `C` (default 1).
+        channel_fusion: `F_channel`, a name from `keras_rpn.fusions.names()`, a
+            `Fusion` or a config dict (default `"mean"`; unused when `C = 1`).
+        activation: activation applied to the head output (default none).
+        use_bias: whether to add the bias `b` (default `True`).
+        kernel_initializer: initializer of the `(C, l)` kernel. The default (`None`)
+            draws it uniformly at the scale that gives each `psi(w_c)` the Glorot
+            variance `2 / (n + D)`, whatever the reconciliation.
+        bias_initializer: initializer of `b` (default `"zeros"`).
+        kernel_regularizer, bias_regularizer: regularizers of the kernel and `b`.
+        activity_regularizer: regularizer of the head output.
+        kernel_constraint, bias_constraint: constraints of the kernel and `b`.
+        **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
+
+    Input shape: `(batch, ..., m)`. Output shape: `(batch, ..., n')` with `n' = n`,
+    or `C n` for a concatenating channel fusion.
+
+    Example:
+    >>> head = keras_rpn.layers.RPNHead(
+    ...     10, expansion="bspline", reconciliation="identity",
+    ...     remainder={"class_name": "linear", "config": {"activation": "silu"}})
+    >>> head(np.zeros((4, 8))).shape
+    (4, 10)
+    """
+
+    def __init__(
+        self,
+        units,
+        expansion="identity",
+        reconciliation="identity",
+        remainder="zero",
+        channels=1,
+        channel_fusion=None,
+        activation=None,
+        use_bias=True,
+        kernel_initializer=None,
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
+        **kwargs,
+    ):
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        self.units = validation.positive_int("units", units)
+        self.channels = validation.positive_int("channels", channels)
+        policy = {"dtype": self.dtype_policy}
+        self.expansion = expansions.get(expansion, **policy)
+        self.reconciliation = reconciliations.get(reconciliation, **policy)
+        self.remainder = remainders.get(remainder, **policy)
+        if self.remainder.units is None:
+            self.remainder.units = self.units
+        elif self.remainder.units != self.units:
+            raise ValueError(
+                f"The remainder's `units` ({self.remainder.units}) must equal the "
+                f"head's `units`. Received: units={self.units}"
+            )
+        self.channel_fusion = fusions.get(
+            "mean" if channel_fusion is None else channel_fusion, **policy
+        )
+        self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = (
+            None if kernel_initializer is None else initializers.get(kernel_initializer)
+        )
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+        self.input_spec = keras.layers.InputSpec(min_ndim=2)
+
+    def build(self, input_shape):
+        m = validation.input_dim(self, input_shape)
+        flat_shape = (None, m)
+        if not self.expansion.built:
+            self.expansion.build(flat_shape)
+        expansion_dim = self.expansion.output_dim(m)
+        if not self.reconciliation.built:
+            self.reconciliation.build((self.units, expansion_dim))
+        num_params = self.reconciliation.num_params(self.units, expansion_dim)
+        self.kernel = None
+        if num_params > 0:
+            self.kernel = self.add_weight(
+                name="kernel",
+                shape=(self.channels, num_params),
+                initializer=self.kernel_initializer
+                or self.reconciliation.default_initializer(self.units, expansion_dim),
+                regularizer=self.kernel_regularizer,
+                constraint=self.kernel_constraint,
+            )
+        self.bias = None
+        if self.use_bias:
+            self.bias = self.add_weight(
+                name="bias",
+                shape=(self.units,),
+                initializer=self.bias_initializer,
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
+            )
+        if not self.remainder.built:
+            self.remainder.build(flat_shape)
+        if not self.channel_fusion.built:
+            self.channel_fusion.build((None, self.channels, self.units))
+        self.input_spec = keras.layers.InputSpec(min_ndim=2, axes={-1: m})
+
+    def call(self, inputs):
+        x = inputs
+        batch_shape = ops.shape(x)[:-1]
+        if len(x.shape) != 2:
+            x = ops.reshape(x, (-1, x.shape[-1]))
+        y = self.reconciliation.contract(self.expansion, x, self.kernel)
+        if self.bias is not None:
+            y = y + self.bias
+        if self.channels == 1 and self.channel_fusion.identity_for_one_input:
+            y = y[:, 0, :]
+        else:
+            y = self.channel_fusion.call(y)
+        if not self.remainder.is_zero:
+            y = y + self.remainder.call(x)
+        y = self.activation(y)
+        if len(inputs.shape) != 2:
+            y = ops.reshape(y, batch_shape + (y.shape[-1],))
+        return y
+
+    def compute_output_shape(self, input_shape):
+        n = self.channel_fusion.output_dim(self.channels, self.units)
+        return tuple(input_shape[:-1]) + (n,)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "expansion": serialize_component(self.expansion),
+            "reconciliation": serialize_component(self.reconciliation),
+            "remainder": serialize_component(self.remainder),
+            "channels": self.channels,
+            "channel_fusion": serialize_component(self.channel_fusion),
+            "activation": activations.serialize(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": None
+            if self.kernel_initializer is None
+            else initializers.serialize(self.kernel_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
+        }

@@ -1,0 +1,3 @@
+"""Ready-made RPN models."""
+
+from keras_rpn.models.rpn import RPN

@@ -1,0 +1,65 @@
+"""Low-rank reconciliation."""
+
+from keras import ops
+
+from keras_rpn import validation
+from keras_rpn.reconciliations.base import Reconciliation
+from keras_rpn.reconciliations.base import register
+
+
+@register("lorr", "lorr_reconciliation", "low_rank")
+class LowRankReconciliation(Reconciliation):
+    """Low-rank reconciliation (LoRR): `psi(w) = A B`.
+
+    Formula:
+    ```
+    A = reshape(w[:n r], (n, r)),  B = reshape(w[n r:], (r, D))
+    psi(w) = A B,                  l(n, D) = r (n + D)
+    ```
+    The head output is computed as `A (B kappa(x))` through the expansion's
+    `project`, so the `n x D` matrix is never formed, and with a Taylor expansion
+    neither is the D-wide expansion.
+
+    Args:
+        r: rank, a positive integer (default 2); at most `min(n, D)`.
+        **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
+    """
+
+    def __init__(self, r=2, **kwargs):
+        super().__init__(**kwargs)
+        self.r = validation.positive_int("r", r)
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        if self.r > min(self.units, self.input_dim):
+            raise ValueError(
+                f"The rank `r` of a low-rank reconciliation must be at most "
+                f"min(n, D) = min({self.units}, {self.input_dim}). Received: r={self.r}"
+            )
+
+    def num_params(self, units, input_dim):
+        return self.r * (units + input_dim)
+
+    def variance_gain(self, units, input_dim):
+        return float(self.r)
+
+    def factors(self, kernel):
+        """`A` of shape `(C, n, r)` and `B` of shape `(C, r, D)`."""
+        split = self.units * self.r
+        a = ops.reshape(kernel[:, :split], (-1, self.units, self.r))
+        b = ops.reshape(kernel[:, split:], (-1, self.r, self.input_dim))
+        return a, b
+
+    def reconcile(self, kernel):
+        a, b = self.factors(kernel)
+        return ops.matmul(a, b)
+
+    def contract(self, expansion, x, kernel):
+        a, b = self.factors(kernel)
+        channels = a.shape[0]
+        p = expansion.project(x, ops.reshape(b, (channels * self.r, self.input_dim)))
+        p = ops.reshape(p, (-1, channels, self.r))
+        return ops.einsum("bcr,cnr->bcn", p, a)
+
+    def get_config(self):
+        return {**super().get_config(), "r": self.r}

@@ -1,0 +1,109 @@
+"""Name registries for the four RPN function families.
+
+Every expansion, reconciliation, remainder and fusion class is registered twice:
+with Keras (`keras.saving.register_keras_serializable(package="keras_rpn")`, so saved
+models load without `custom_objects`) and with its family's `Registry` under one or more
+short names (`"taylor"`, `"taylor_expansion"`, ...), so that the family's `get()` resolves
+strings the way `keras.activations.get` does.
+"""
+
+import keras
+
+
+class Registry:
+    """Short-name lookup for one family of RPN functions.
+
+    Args:
+        family: human-readable family name used in error messages, e.g. `"expansion"`.
+        base_class: the class every member of the family derives from.
+    """
+
+    def __init__(self, family, base_class):
+        self.family = family
+        self.base_class = base_class
+        self._classes = {}
+
+    def register(self, *names):
+        """Class decorator: registers `cls` with Keras and under `names`."""
+
+        def decorator(cls):
+            if not issubclass(cls, self.base_class):
+                raise TypeError(
+                    f"{cls.__name__} must subclass {self.base_class.__name__} "
+                    f"to be registered as a {self.family}."
+                )
+            cls = keras.saving.register_keras_serializable(package="keras_rpn")(cls)
+            for name in names:
+                if name in self._classes and self._classes[name] is not cls:
+                    raise ValueError(
+                        f"The {self.family} name {name!r} is already taken by "
+                        f"{self._classes[name].__name__}."
+                    )
+                self._classes[name] = cls
+            self._classes.setdefault(cls.__name__, cls)
+            return cls
+
+        return decorator
+
+    def names(self):
+        """The registered short names (class names excluded), sorted."""
+        return sorted(n for n, c in self._classes.items() if n != c.__name__)
+
+    def lookup(self, name):
+        """Returns the class registered under `name`, or raises `ValueError`."""
+        key = name.strip()
+        cls = self._classes.get(key) or self._classes.get(key.lower())
+        if cls is None:
+            raise ValueError(
+                f"Unknown {self.family}: {name!r}. Valid names: {', '.join(self.names())}."
+            )
+        return cls
+
+    def get(self, identifier, **overrides):
+        """Resolves `identifier` to a new or existing instance.
+
+        Args:
+            identifier: an instance (returned as is unless `overrides` are given),
+                a short name such as `"taylor"`, or a Keras config dict
+                `{"class_name": "taylor", "config": {"d": 3}}` (the `class_name` may
+                be a short name, a class name or a `"keras_rpn>Class"` name).
+            **overrides: config entries forced onto the result (e.g. `dtype`).
+                When given, an instance is cloned through its config.
+        """
+        if isinstance(identifier, self.base_class):
+            if not overrides:
+                return identifier
+            config = {**identifier.get_config(), **overrides}
+            return identifier.__class__.from_config(config)
+        if isinstance(identifier, str):
+            return self.lookup(identifier)(**overrides)
+        if isinstance(identifier, dict):
+            if "class_name" not in identifier:
+                raise ValueError(
+                    f"A {self.family} config dict needs a 'class_name' key (and an "
+                    f"optional 'config' dict). Received: {identifier!r}"
+                )
+            class_name = identifier["class_name"]
+            if isinstance(class_name, str) and class_name.startswith("keras_rpn>"):
+                class_name = class_name.split(">", 1)[1]
+            cls = self.lookup(class_name)
+            config = dict(identifier.get("config") or {})
+            config.update(overrides)
+            return cls.from_config(config)
+        raise TypeError(
+            f"Could not interpret {self.family} identifier: {identifier!r} "
+            f"(of type {type(identifier).__name__}). Expected a "
+            f"{self.base_class.__name__} instance, a name (one of "
+            f"{', '.join(self.names())}) or a config dict."
+        )
+
+
+def serialize_component(component):
+    """Keras config dict of a component, without its build state.
+
+    Components are built by the head that owns them, so their own `build_config`
+    is left out: a head restored from config rebuilds them with the right shapes.
+    """
+    config = keras.saving.serialize_keras_object(component)
+    config.pop("build_config", None)
+    return config

@@ -1,0 +1,56 @@
+"""The remainder protocol: pi maps R^m to R^n."""
+
+import keras
+from keras import activations
+
+from keras_rpn import validation
+from keras_rpn.registry import Registry
+
+
+class Remainder(keras.layers.Layer):
+    """Base class of remainder functions `pi: R^m -> R^n`.
+
+    The head adds `pi(x)` to the fused channel outputs. `units` (n) is normally
+    left as `None` and filled in by the head that owns the remainder.
+
+    Args:
+        units: output width `n`; set by the head when `None`.
+        activation: activation applied last, `sigma` in `pi(x) = sigma(...)`
+            (a name or a registered callable; default none).
+        **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
+    """
+
+    #: True for the zero remainder, which the head skips.
+    is_zero = False
+
+    def __init__(self, units=None, activation=None, **kwargs):
+        super().__init__(**kwargs)
+        self.units = validation.positive_int("units", units, allow_none=True)
+        self.activation = activations.get(activation)
+
+    def remainder(self, x):
+        """`pi(x)` before the activation."""
+        raise NotImplementedError
+
+    def call(self, inputs):
+        return self.activation(self.remainder(inputs))
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "activation": activations.serialize(self.activation),
+        }
+
+
+_registry = Registry("remainder", Remainder)
+register = _registry.register
+names = _registry.names
+
+
+def get(identifier, **overrides):
+    """Returns a remainder from an instance, a short name or a config dict."""
+    return _registry.get(identifier, **overrides)

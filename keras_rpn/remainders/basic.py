@@ -1,0 +1,126 @@
+"""Basic remainders: zero, identity and linear."""
+
+from keras import constraints
+from keras import initializers
+from keras import ops
+from keras import regularizers
+
+from keras_rpn import validation
+from keras_rpn.remainders.base import Remainder
+from keras_rpn.remainders.base import register
+
+
+@register("zero", "zero_remainder")
+class ZeroRemainder(Remainder):
+    """Zero remainder: `pi(x) = 0` (the head skips it).
+
+    Args:
+        **kwargs: passed to `Remainder` (`units`, `activation`) and the base layer.
+    """
+
+    is_zero = True
+
+    def remainder(self, x):
+        return ops.zeros(ops.shape(x)[:-1] + (self.units,), dtype=x.dtype)
+
+
+@register("identity", "identity_remainder")
+class IdentityRemainder(Remainder):
+    """Identity remainder (a residual connection): `pi(x) = sigma(x)`.
+
+    Needs the input width `m` to equal the head's `units`.
+
+    Args:
+        units: output width; set by the head when `None`.
+        activation: activation `sigma` (default none).
+        **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
+    """
+
+    def build(self, input_shape):
+        m = validation.input_dim(self, input_shape)
+        if self.units is not None and m != self.units:
+            raise ValueError(
+                f"The identity remainder needs the input width to equal `units`. "
+                f"Received: input width m={m}, units={self.units}. Use "
+                f"remainder='linear' to map {m} inputs to {self.units} outputs."
+            )
+
+    def remainder(self, x):
+        return x
+
+
+@register("linear", "linear_remainder")
+class LinearRemainder(Remainder):
+    """Linear remainder: `pi(x) = sigma(x W_r + b_r)` with `W_r` of shape `(m, n)`.
+
+    (tinyBIG stores `W_r` as `(n, m)` and computes `x W_r^T`; the kernel here is
+    laid out as in `keras.layers.Dense`.)
+
+    Args:
+        units: output width; set by the head when `None`.
+        activation: activation `sigma` (default none; tinyBIG's KAN uses `"silu"`).
+        use_bias: whether to add `b_r` (default `False`, as in tinyBIG).
+        kernel_initializer, bias_initializer: initializers of `W_r` and `b_r`.
+        kernel_regularizer, bias_regularizer: their regularizers.
+        kernel_constraint, bias_constraint: their constraints.
+        **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
+    """
+
+    def __init__(
+        self,
+        units=None,
+        activation=None,
+        use_bias=False,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
+        **kwargs,
+    ):
+        super().__init__(units=units, activation=activation, **kwargs)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+
+    def build(self, input_shape):
+        m = validation.input_dim(self, input_shape)
+        if self.units is None:
+            raise ValueError("LinearRemainder needs `units` before it is built.")
+        self.kernel = self.add_weight(
+            name="kernel",
+            shape=(m, self.units),
+            initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
+        )
+        self.bias = None
+        if self.use_bias:
+            self.bias = self.add_weight(
+                name="bias",
+                shape=(self.units,),
+                initializer=self.bias_initializer,
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
+            )
+
+    def remainder(self, x):
+        y = ops.matmul(x, self.kernel)
+        return y if self.bias is None else y + self.bias
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
+        }
