@@ -38,11 +38,11 @@ class Expansion(keras.layers.Layer):
         """The expansion of `x` (shape `(..., m)`) to shape `(..., D)`."""
         raise NotImplementedError
 
-    def project(self, x, basis):
+    def project(self, x, basis, training=None):
         """`expand(x) @ basis^T` for `basis` of shape `(R, D)`; returns `(..., R)`."""
-        return ops.matmul(self.call(x), ops.transpose(basis))
+        return ops.matmul(self.call(x, training=training), ops.transpose(basis))
 
-    def call(self, inputs):
+    def call(self, inputs, training=None):
         dtype = keras.backend.standardize_dtype(inputs.dtype)
         if self.float32_compute and dtype in _LOW_PRECISION:
             return ops.cast(self.expand(ops.cast(inputs, "float32")), dtype)

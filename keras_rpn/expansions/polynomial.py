@@ -51,7 +51,7 @@ class TaylorExpansion(Expansion):
             blocks.append(power)
         return blocks[0] if self.d == 1 else ops.concatenate(blocks, axis=-1)
 
-    def project(self, x, basis):
+    def project(self, x, basis, training=None):
         m = x.shape[-1]
         rank = basis.shape[0]
         out = ops.matmul(x, ops.transpose(basis[:, :m]))

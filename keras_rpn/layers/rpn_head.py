@@ -150,12 +150,12 @@ class RPNHead(keras.layers.Layer):
             self.channel_fusion.build((None, self.channels, self.units))
         self.input_spec = keras.layers.InputSpec(min_ndim=2, axes={-1: m})
 
-    def call(self, inputs):
+    def call(self, inputs, training=None):
         x = inputs
         batch_shape = ops.shape(x)[:-1]
         if len(x.shape) != 2:
             x = ops.reshape(x, (-1, x.shape[-1]))
-        y = self.reconciliation.contract(self.expansion, x, self.kernel)
+        y = self.reconciliation.contract(self.expansion, x, self.kernel, training=training)
         if self.bias is not None:
             y = y + self.bias
         if self.channels == 1 and self.channel_fusion.identity_for_one_input:

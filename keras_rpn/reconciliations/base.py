@@ -23,7 +23,7 @@ class Reconciliation(keras.layers.Layer):
     * `variance_gain(units, input_dim)` (optional): the variance of one entry of
       `psi(w)` when every entry of `w` has unit variance. The head uses it for its
       default initializer, so that `psi(w)` has the Glorot variance `2 / (n + D)`;
-    * `contract(expansion, x, kernel)` (optional): `<kappa(x), psi(w_c)>` for every
+    * `contract(expansion, x, kernel, training=None)` (optional): `<kappa(x), psi(w_c)>` for every
       channel, shape `(batch, C, n)`, computed the cheapest way. The default builds
       `kappa(x)` and the `C` matrices and multiplies.
 
@@ -50,11 +50,11 @@ class Reconciliation(keras.layers.Layer):
         limit = math.sqrt(3.0) * std
         return keras.initializers.RandomUniform(-limit, limit)
 
-    def contract(self, expansion, x, kernel):
+    def contract(self, expansion, x, kernel, training=None):
         weights = self.reconcile(kernel)
         channels = weights.shape[0]
         flat = ops.reshape(weights, (channels * self.units, self.input_dim))
-        y = ops.matmul(expansion.call(x), ops.transpose(flat))
+        y = ops.matmul(expansion.call(x, training=training), ops.transpose(flat))
         return ops.reshape(y, (-1, channels, self.units))
 
     def call(self, inputs):

@@ -54,10 +54,12 @@ class LowRankReconciliation(Reconciliation):
         a, b = self.factors(kernel)
         return ops.matmul(a, b)
 
-    def contract(self, expansion, x, kernel):
+    def contract(self, expansion, x, kernel, training=None):
         a, b = self.factors(kernel)
         channels = a.shape[0]
-        p = expansion.project(x, ops.reshape(b, (channels * self.r, self.input_dim)))
+        p = expansion.project(
+            x, ops.reshape(b, (channels * self.r, self.input_dim)), training=training
+        )
         p = ops.reshape(p, (-1, channels, self.r))
         return ops.einsum("bcr,cnr->bcn", p, a)
 
