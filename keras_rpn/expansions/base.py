@@ -1,5 +1,8 @@
 """The expansion protocol: kappa maps R^m to R^D."""
 
+import functools
+import inspect
+
 import keras
 from keras import ops
 
@@ -7,28 +10,109 @@ from keras_rpn.registry import Registry
 
 _LOW_PRECISION = ("float16", "bfloat16")
 
+# Names accepted for `preprocessing` / `postprocessing`, besides Keras activations.
+# "layer_norm" is tinyBIG's `F.layer_norm`: last axis, no affine parameters.
+_PROCESSING_NAMES = {
+    "layer_norm": lambda dtype: keras.layers.LayerNormalization(
+        epsilon=1e-5, center=False, scale=False, dtype=dtype
+    ),
+    "layer_normalization": lambda dtype: keras.layers.LayerNormalization(dtype=dtype),
+    "batch_norm": lambda dtype: keras.layers.BatchNormalization(dtype=dtype),
+    "batch_normalization": lambda dtype: keras.layers.BatchNormalization(dtype=dtype),
+    "dropout": lambda dtype: keras.layers.Dropout(0.5, dtype=dtype),
+}
+
+
+def _processing_layer(argument, spec, dtype):
+    """One Keras layer from a processing spec (layer, config dict, name or callable)."""
+    if isinstance(spec, keras.layers.Layer):
+        return spec
+    if isinstance(spec, dict):
+        return keras.layers.deserialize(spec)
+    if isinstance(spec, str):
+        key = spec.strip().lower()
+        if key in _PROCESSING_NAMES:
+            return _PROCESSING_NAMES[key](dtype)
+        try:
+            activation = keras.activations.get(key)
+        except ValueError:
+            activation = None
+        if activation is not None:
+            return keras.layers.Activation(key, dtype=dtype)
+    elif callable(spec):
+        return keras.layers.Activation(spec, dtype=dtype)
+    raise ValueError(
+        f"Received an invalid value for `{argument}`: expected a Keras layer, a layer "
+        f"config dict, a Keras activation name or one of {sorted(_PROCESSING_NAMES)} "
+        f"(or a list of these). Received: {argument}={spec!r}"
+    )
+
+
+def _processing_layers(argument, specs, dtype):
+    if specs is None:
+        return []
+    if not isinstance(specs, (list, tuple)):
+        specs = [specs]
+    return [_processing_layer(argument, spec, dtype) for spec in specs]
+
 
 class Expansion(keras.layers.Layer):
     """Base class of data expansion functions `kappa: R^m -> R^D`.
 
     A subclass implements `output_dim(input_dim)` (tinyBIG's `D(m)`) and
     `expand(x)`, the formula itself, written with `keras.ops` for inputs of shape
-    `(batch, m)` (most also work for any rank). It may also implement
-    `project(x, basis)`, the product `expand(x) @ basis^T` computed without building
-    the D-wide expansion, which factorised reconciliations use; the default builds it.
+    `(..., m)`. It may also implement `project(x, basis, training=None)`, the product
+    `kappa(x) @ basis^T` computed without building the D-wide expansion, which
+    factorised reconciliations use; the default builds it. An `expand` that needs the
+    training flag (composite expansions) may declare a `training=None` argument.
 
     Subclasses whose formula overflows or loses too much in 16-bit floats set the
     class attribute `float32_compute = True`: `call` then computes in float32 and
     casts back to the input dtype.
 
+    Every expansion takes optional `preprocessing` and `postprocessing` layers (for
+    example LayerNormalization after a Taylor expansion, as tinyBIG's MNIST models
+    do). `call(x, training)` runs `postprocessing(kappa(preprocessing(x)))`, passing
+    `training` to each layer. Both must keep the width of the last axis (`m` before,
+    `D` after). When any processing is present, `project` falls back to the
+    materialised product `call(x) @ basis^T` automatically, whatever the subclass
+    defines.
+
+    Args:
+        preprocessing: optional Keras layer, or list of layers, applied to the input
+            before the expansion. A layer config dict, a Keras activation name or
+            one of `"layer_norm"` (tinyBIG's: last axis, no affine parameters),
+            `"layer_normalization"`, `"batch_norm"`, `"dropout"` (rate 0.5) is
+            accepted in place of a layer.
+        postprocessing: same, applied to the `D`-wide expansion.
+        **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
+
     An expansion is a Keras layer, so it can also be used on its own:
 
-    >>> kappa = keras_rpn.expansions.get("taylor")
+    >>> kappa = keras_rpn.expansions.get("taylor", postprocessing="layer_norm")
     >>> kappa(np.array([[1.0, 2.0]])).shape
     (1, 6)
     """
 
     float32_compute = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._expand_has_training_arg = "training" in inspect.signature(cls.expand).parameters
+        if "project" in cls.__dict__:
+            cls.project = _materialise_when_processed(cls.__dict__["project"])
+
+    def __init__(self, preprocessing=None, postprocessing=None, **kwargs):
+        super().__init__(**kwargs)
+        self.preprocessing = _processing_layers("preprocessing", preprocessing, self.dtype_policy)
+        self.postprocessing = _processing_layers(
+            "postprocessing", postprocessing, self.dtype_policy
+        )
+
+    @property
+    def has_processing(self):
+        """Whether pre- or postprocessing layers wrap the expansion."""
+        return bool(self.preprocessing) or bool(self.postprocessing)
 
     def output_dim(self, input_dim):
         """The expansion width `D` for an input width `m`."""
@@ -39,18 +123,70 @@ class Expansion(keras.layers.Layer):
         raise NotImplementedError
 
     def project(self, x, basis, training=None):
-        """`expand(x) @ basis^T` for `basis` of shape `(R, D)`; returns `(..., R)`."""
+        """`call(x) @ basis^T` for `basis` of shape `(R, D)`; returns `(..., R)`."""
         return ops.matmul(self.call(x, training=training), ops.transpose(basis))
 
+    def build(self, input_shape):
+        shape = tuple(input_shape)
+        for layer in self.preprocessing:
+            shape = _build_processing(self, "preprocessing", layer, shape)
+        if shape[-1] is not None:
+            shape = shape[:-1] + (self.output_dim(int(shape[-1])),)
+            for layer in self.postprocessing:
+                shape = _build_processing(self, "postprocessing", layer, shape)
+
     def call(self, inputs, training=None):
-        dtype = keras.backend.standardize_dtype(inputs.dtype)
-        if self.float32_compute and dtype in _LOW_PRECISION:
-            return ops.cast(self.expand(ops.cast(inputs, "float32")), dtype)
-        return self.expand(inputs)
+        out_dtype = keras.backend.standardize_dtype(inputs.dtype)
+        x = inputs
+        for layer in self.preprocessing:
+            x = layer(x, training=training)
+        dtype = keras.backend.standardize_dtype(x.dtype)
+        low = self.float32_compute and dtype in _LOW_PRECISION
+        if low:
+            x = ops.cast(x, "float32")
+        y = self.expand(x, training=training) if self._expand_has_training_arg else self.expand(x)
+        if low:
+            y = ops.cast(y, dtype)
+        for layer in self.postprocessing:
+            y = layer(y, training=training)
+        if "float" in out_dtype and keras.backend.standardize_dtype(y.dtype) != out_dtype:
+            y = ops.cast(y, out_dtype)
+        return y
 
     def compute_output_shape(self, input_shape):
         m = input_shape[-1]
         return tuple(input_shape[:-1]) + (None if m is None else self.output_dim(m),)
+
+    def get_config(self):
+        config = super().get_config()
+        for key in ("preprocessing", "postprocessing"):
+            layers = getattr(self, key)
+            config[key] = [keras.layers.serialize(layer) for layer in layers] or None
+        return config
+
+
+def _materialise_when_processed(project):
+    """Wraps a subclass' structured `project` to use the base one under processing."""
+
+    @functools.wraps(project)
+    def wrapper(self, x, basis, training=None):
+        if self.has_processing:
+            return Expansion.project(self, x, basis, training=training)
+        return project(self, x, basis, training=training)
+
+    return wrapper
+
+
+def _build_processing(expansion, argument, layer, shape):
+    if not layer.built:
+        layer.build(shape)
+    out = tuple(layer.compute_output_shape(shape))
+    if out[-1] != shape[-1]:
+        raise ValueError(
+            f"The `{argument}` layers of {expansion.__class__.__name__} must keep the "
+            f"width of the last axis ({shape[-1]}), but {layer.name} maps {shape} to {out}."
+        )
+    return out
 
 
 _registry = Registry("expansion", Expansion)
@@ -61,3 +197,28 @@ names = _registry.names
 def get(identifier, **overrides):
     """Returns an expansion from an instance, a short name or a config dict."""
     return _registry.get(identifier, **overrides)
+
+
+class BlockExpansion(Expansion):
+    """Base of block-major expansions `[f_1(x) | f_2(x) | ... | f_k(x)]`.
+
+    A subclass implements `blocks(x)`, returning the list of `k` element-wise
+    functions of `x` (each of the shape of `x`), and sets `num_blocks` (or overrides
+    `output_dim`). The output concatenates them along the last axis, so `D = k m`
+    and feature `j` of block `i` sits at index `i m + j` (tinyBIG's `torch.cat` order).
+
+    Args:
+        **kwargs: `preprocessing`, `postprocessing` and base layer keyword arguments.
+    """
+
+    num_blocks = 1
+
+    def blocks(self, x):
+        raise NotImplementedError
+
+    def output_dim(self, input_dim):
+        return input_dim * self.num_blocks
+
+    def expand(self, x):
+        parts = self.blocks(x)
+        return parts[0] if len(parts) == 1 else ops.concatenate(parts, axis=-1)

@@ -38,6 +38,11 @@ class Fusion(keras.layers.Layer):
     def call(self, inputs):
         return self.fuse(inputs)
 
+    def get_config(self):
+        # Written out so that Keras never falls back to its auto-config, which
+        # refuses the dtype-policy objects that heads pass to their components.
+        return super().get_config()
+
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-2]) + (self.output_dim(input_shape[-2], input_shape[-1]),)
 

@@ -20,9 +20,13 @@ class Reconciliation(keras.layers.Layer):
 
     * `num_params(units, input_dim)`: tinyBIG's `l(n, D)`;
     * `reconcile(kernel)`: `(C, l) -> (C, n, D)`;
-    * `variance_gain(units, input_dim)` (optional): the variance of one entry of
-      `psi(w)` when every entry of `w` has unit variance. The head uses it for its
-      default initializer, so that `psi(w)` has the Glorot variance `2 / (n + D)`;
+    * `variance_gain(units, input_dim)` and the class attribute `parameter_degree`
+      (optional): when the entries of `w` are independent with variance `v`, an
+      entry of `psi(w)` has variance `variance_gain * v ** parameter_degree`
+      (identity: gain 1, degree 1; low rank `A B`: gain r, degree 2; a Kronecker
+      product of two factors: gain 1, degree 2; `(P Q^T) (x) (S T^T)`: gain r^2,
+      degree 4). The head's default initializer solves this for the `v` that gives
+      `psi(w)` the Glorot variance `2 / (n + D)`;
     * `contract(expansion, x, kernel, training=None)` (optional): `<kappa(x), psi(w_c)>` for every
       channel, shape `(batch, C, n)`, computed the cheapest way. The default builds
       `kappa(x)` and the `C` matrices and multiplies.
@@ -30,6 +34,9 @@ class Reconciliation(keras.layers.Layer):
     Args:
         **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
     """
+
+    #: How many parameter entries multiply together in one entry of psi(w).
+    parameter_degree = 1
 
     def build(self, input_shape):
         self.units, self.input_dim = (int(s) for s in input_shape)
@@ -46,7 +53,8 @@ class Reconciliation(keras.layers.Layer):
     def default_initializer(self, units, input_dim):
         """Uniform initializer giving `psi(w)` a Glorot-like scale."""
         target = 2.0 / (units + input_dim)
-        std = math.sqrt(target / self.variance_gain(units, input_dim))
+        variance = (target / self.variance_gain(units, input_dim)) ** (1.0 / self.parameter_degree)
+        std = math.sqrt(variance)
         limit = math.sqrt(3.0) * std
         return keras.initializers.RandomUniform(-limit, limit)
 
@@ -59,6 +67,11 @@ class Reconciliation(keras.layers.Layer):
 
     def call(self, inputs):
         return self.reconcile(inputs)
+
+    def get_config(self):
+        # Written out so that Keras never falls back to its auto-config, which
+        # refuses the dtype-policy objects that heads pass to their components.
+        return super().get_config()
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.units, self.input_dim)

@@ -25,6 +25,8 @@ class LowRankReconciliation(Reconciliation):
         **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
     """
 
+    parameter_degree = 2
+
     def __init__(self, r=2, **kwargs):
         super().__init__(**kwargs)
         self.r = validation.positive_int("r", r)
