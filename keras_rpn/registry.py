@@ -74,7 +74,7 @@ class Registry:
             if not overrides:
                 return identifier
             config = {**identifier.get_config(), **overrides}
-            return identifier.__class__.from_config(config)
+            return _instantiate(identifier.__class__, config)
         if isinstance(identifier, str):
             return self.lookup(identifier)(**overrides)
         if isinstance(identifier, dict):
@@ -89,13 +89,30 @@ class Registry:
             cls = self.lookup(class_name)
             config = dict(identifier.get("config") or {})
             config.update(overrides)
-            return cls.from_config(config)
+            return _instantiate(cls, config)
         raise TypeError(
             f"Could not interpret {self.family} identifier: {identifier!r} "
             f"(of type {type(identifier).__name__}). Expected a "
             f"{self.base_class.__name__} instance, a name (one of "
             f"{', '.join(self.names())}) or a config dict."
         )
+
+
+def _instantiate(cls, config):
+    """`cls.from_config(config)`, but letting the constructor's own errors through.
+
+    Keras' default `from_config` turns every constructor error into a `TypeError`;
+    a bad hyper-parameter in a config dict should raise the constructor's clear
+    `ValueError` instead.
+    """
+    if getattr(cls.from_config, "__func__", None) is not _DEFAULT_FROM_CONFIG:
+        return cls.from_config(config)
+    if isinstance(config.get("dtype"), dict):
+        config["dtype"] = keras.dtype_policies.deserialize(config["dtype"])
+    return cls(**config)
+
+
+_DEFAULT_FROM_CONFIG = keras.layers.Layer.from_config.__func__
 
 
 def serialize_component(component):

@@ -1,0 +1,152 @@
+"""Bad input gets a clear ValueError/TypeError naming the argument and the value."""
+
+import numpy as np
+import pytest
+
+import keras_rpn
+from keras_rpn.layers import RPNHead
+from keras_rpn.layers import RPNLayer
+from keras_rpn.models import RPN
+
+X5 = np.zeros((2, 5), "float32")
+
+CASES = [
+    # (id, callable raising, exception type, message pattern)
+    (
+        "unknown expansion",
+        lambda: RPNHead(3, expansion="tailor"),
+        ValueError,
+        r"Unknown expansion: 'tailor'\. Valid names: .*taylor",
+    ),
+    (
+        "unknown reconciliation",
+        lambda: RPNHead(3, reconciliation="low"),
+        ValueError,
+        r"Unknown reconciliation: 'low'.*lorr",
+    ),
+    (
+        "unknown remainder",
+        lambda: RPNHead(3, remainder="lin"),
+        ValueError,
+        r"Unknown remainder: 'lin'.*linear",
+    ),
+    (
+        "unknown fusion",
+        lambda: RPNLayer(3, head_fusion="avg"),
+        ValueError,
+        r"Unknown fusion: 'avg'.*mean",
+    ),
+    (
+        "identifier of wrong type",
+        lambda: RPNHead(3, expansion=3.5),
+        TypeError,
+        r"expansion identifier: 3\.5",
+    ),
+    (
+        "config dict without class_name",
+        lambda: RPNHead(3, expansion={"d": 2}),
+        ValueError,
+        r"'class_name'",
+    ),
+    (
+        "component of the wrong family",
+        lambda: RPNHead(3, expansion="lorr"),
+        ValueError,
+        r"Unknown expansion: 'lorr'",
+    ),
+    ("units zero", lambda: RPNHead(0), ValueError, r"`units`.*units=0"),
+    ("units negative", lambda: RPNLayer(-2), ValueError, r"units=-2"),
+    ("units float", lambda: RPNHead(2.5), ValueError, r"units=2\.5"),
+    ("units bool", lambda: RPNHead(True), ValueError, r"units=True"),
+    ("channels zero", lambda: RPNHead(3, channels=0), ValueError, r"channels=0"),
+    (
+        "taylor order zero",
+        lambda: RPNHead(3, expansion={"class_name": "taylor", "config": {"d": 0}}),
+        ValueError,
+        r"`d`.*d=0",
+    ),
+    (
+        "bspline empty grid",
+        lambda: keras_rpn.expansions.BSplineExpansion(grid_range=(1, 1)),
+        ValueError,
+        r"grid_range.*low < high",
+    ),
+    (
+        "bspline no intervals",
+        lambda: keras_rpn.expansions.BSplineExpansion(t=0),
+        ValueError,
+        r"t=0",
+    ),
+    (
+        "lorr rank zero",
+        lambda: keras_rpn.reconciliations.LowRankReconciliation(r=0),
+        ValueError,
+        r"r=0",
+    ),
+    (
+        "lorr rank too large",
+        lambda: RPNHead(2, reconciliation={"class_name": "lorr", "config": {"r": 3}})(X5),
+        ValueError,
+        r"min\(n, D\).*r=3",
+    ),
+    (
+        "identity remainder width",
+        lambda: RPNHead(3, remainder="identity")(X5),
+        ValueError,
+        r"input width m=5, units=3",
+    ),
+    (
+        "width_alloc length",
+        lambda: RPNLayer(3, heads=[{}, {}], width_alloc=[1]),
+        ValueError,
+        r"width_alloc.*2 config",
+    ),
+    (
+        "width_alloc vs width",
+        lambda: RPNLayer(3, heads=[{}], width=2, width_alloc=[3]),
+        ValueError,
+        r"width.*sum\(width_alloc\) = 3",
+    ),
+    (
+        "width_alloc entry",
+        lambda: RPNLayer(3, heads=[{}], width_alloc=[0]),
+        ValueError,
+        r"width_alloc\[0\]",
+    ),
+    (
+        "width with several configs",
+        lambda: RPNLayer(3, heads=[{}, {}], width=3),
+        ValueError,
+        r"width=3",
+    ),
+    ("heads not a list", lambda: RPNLayer(3, heads="taylor"), TypeError, r"heads='taylor'"),
+    ("head units mismatch", lambda: RPNLayer(3, heads=[{"units": 4}]), ValueError, r"units=4"),
+    ("dims too short", lambda: RPN([4]), ValueError, r"dims=\[4\]"),
+    ("dims entry", lambda: RPN([4, 0]), ValueError, r"dims\[1\]"),
+    (
+        "layer_configs length",
+        lambda: RPN([4, 3, 2], layer_configs=[{}]),
+        ValueError,
+        r"layer_configs",
+    ),
+    ("rank-1 input", lambda: RPNHead(3).build((5,)), ValueError, r"rank >= 2"),
+    (
+        "unknown last axis",
+        lambda: RPNHead(3).build((None, None)),
+        ValueError,
+        r"last axis .* must be known",
+    ),
+    ("wrong width after build", lambda: _call_twice(), ValueError, r"axis -1"),
+]
+
+
+def _call_twice():
+    head = RPNHead(3)
+    head(X5)
+    head(np.zeros((2, 4), "float32"))
+
+
+@pytest.mark.parametrize("make,error,pattern", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_input_is_refused_clearly(make, error, pattern):
+    with pytest.raises(error, match=pattern):
+        make()
