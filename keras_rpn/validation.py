@@ -68,3 +68,78 @@ def input_dim(layer, input_shape):
             f"when it is built. Received: input_shape={input_shape}"
         )
     return int(input_shape[-1])
+
+
+def probability(name, value):
+    """Returns `float(value)` if it lies in `(0, 1]`."""
+    value = finite_float(name, value)
+    if not 0.0 < value <= 1.0:
+        raise ValueError(
+            f"Received an invalid value for `{name}`, expected a probability in (0, 1]. "
+            f"Received: {name}={value!r}"
+        )
+    return value
+
+
+def divides(name, value, target_name, target):
+    """Checks that the positive integer `value` divides `target`; returns `value`."""
+    if target % value != 0:
+        raise ValueError(f"`{name}` must divide {target_name} = {target}. Received: {name}={value}")
+    return value
+
+
+def at_most(name, value, bound_name, bound):
+    """Checks `value <= bound`; returns `value`."""
+    if value > bound:
+        raise ValueError(
+            f"`{name}` must be at most {bound_name} = {bound}. Received: {name}={value}"
+        )
+    return value
+
+
+def largest_divisor_up_to_sqrt(value):
+    """The largest divisor `p` of the positive integer `value` with `p * p <= value`."""
+    best = 1
+    p = 1
+    while p * p <= value:
+        if value % p == 0:
+            best = p
+        p += 1
+    return best
+
+
+def float_list(name, value):
+    """Returns `value` as a non-empty list of finite floats."""
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) == 0:
+        raise ValueError(
+            f"Expected `{name}` to be a non-empty list of numbers. Received: {name}={value!r}"
+        )
+    return [finite_float(f"{name}[{i}]", v) for i, v in enumerate(value)]
+
+
+def bounded_float(name, value, low=None, high=None, low_inclusive=False, high_inclusive=False):
+    """Returns `float(value)` if it is a finite real number within the given bounds.
+
+    `low`/`high` are open bounds unless `low_inclusive`/`high_inclusive` is set.
+    """
+    value = finite_float(name, value)
+    too_low = low is not None and (value < low if low_inclusive else value <= low)
+    too_high = high is not None and (value > high if high_inclusive else value >= high)
+    if too_low or too_high:
+        parts = []
+        if low is not None:
+            parts.append(f"{'>=' if low_inclusive else '>'} {low}")
+        if high is not None:
+            parts.append(f"{'<=' if high_inclusive else '<'} {high}")
+        raise ValueError(
+            f"Received an invalid value for `{name}`, expected a finite number "
+            f"{' and '.join(parts)}. Received: {name}={value!r}"
+        )
+    return value
+
+
+def boolean(name, value):
+    """Returns `value` if it is a bool (numbers and strings are refused)."""
+    if not isinstance(value, bool):
+        raise TypeError(f"Expected a boolean for `{name}`. Received: {name}={value!r}")
+    return value

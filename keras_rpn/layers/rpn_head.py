@@ -155,7 +155,10 @@ class RPNHead(keras.layers.Layer):
         batch_shape = ops.shape(x)[:-1]
         if len(x.shape) != 2:
             x = ops.reshape(x, (-1, x.shape[-1]))
-        y = self.reconciliation.contract(self.expansion, x, self.kernel, training=training)
+        kernel = self.kernel
+        if kernel is None:  # l = 0: an empty (C, 0) kernel still gives psi the channel count
+            kernel = ops.zeros((self.channels, 0), dtype=self.compute_dtype)
+        y = self.reconciliation.contract(self.expansion, x, kernel, training=training)
         if self.bias is not None:
             y = y + self.bias
         if self.channels == 1 and self.channel_fusion.identity_for_one_input:

@@ -14,7 +14,9 @@ class Reconciliation(keras.layers.Layer):
     The head owns the trainable parameters, a `kernel` of shape `(C, l)`, one row
     per channel, with `l = num_params(n, D)`. The reconciliation is built with the
     shape `(n, D)` of the matrices it produces (constants such as masks or frozen
-    random matrices are made in `build`) and turns the kernel into `C` matrices.
+    random matrices are made in `build`, as non-trainable weights, so that they are
+    saved with the model) and turns the kernel into `C` matrices. A function with
+    `l = 0` accepts a kernel of shape `(C, 0)`, or `None` for one channel.
 
     A subclass implements:
 
@@ -29,7 +31,8 @@ class Reconciliation(keras.layers.Layer):
       `psi(w)` the Glorot variance `2 / (n + D)`;
     * `contract(expansion, x, kernel, training=None)` (optional): `<kappa(x), psi(w_c)>` for every
       channel, shape `(batch, C, n)`, computed the cheapest way. The default builds
-      `kappa(x)` and the `C` matrices and multiplies.
+      `kappa(x)` and the `C` matrices and multiplies. Factorised functions use
+      `project_low_rank`, which asks the expansion for `kappa(x) @ basis^T`.
 
     Args:
         **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
@@ -75,6 +78,51 @@ class Reconciliation(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.units, self.input_dim)
+
+
+def num_channels(kernel):
+    """`C` for a `(C, l)` kernel; 1 for `None` (a function without parameters)."""
+    return 1 if kernel is None else int(kernel.shape[0])
+
+
+def has_structured_projection(expansion):
+    """Whether `expansion.project` avoids building the D-wide expansion.
+
+    True when the expansion's class defines its own `project` (Taylor's per-degree
+    contractions) and no pre/postprocessing forces the materialised product. This
+    is the static cost estimate factorised reconciliations use to choose between
+    projecting `x` onto their factor rows and reshaping the materialised `kappa(x)`.
+    """
+    from keras_rpn.expansions.base import Expansion
+
+    project = getattr(type(expansion), "project", None)
+    if project is None or project is Expansion.project:
+        return False
+    return not getattr(expansion, "has_processing", False)
+
+
+def project_low_rank(expansion, x, left, basis, training=None):
+    """`<kappa(x), L_c B_c>` for every channel, through `expansion.project`.
+
+    Args:
+        expansion: the expansion `kappa`.
+        x: inputs, shape `(batch, m)`.
+        left: `L`, shape `(C, n, R)`, or `None` when `B_c` already has the `n` rows
+            of `psi(w_c)` (then `R = n`).
+        basis: `B`, shape `(C, R, D)`, or `(R, D)` when shared by all channels (it
+            is then projected once and `left` must be given).
+        training: passed to the expansion.
+
+    Returns:
+        `(batch, C, n)`.
+    """
+    if len(basis.shape) == 2:
+        p = expansion.project(x, basis, training=training)
+        return ops.einsum("br,cnr->bcn", p, left)
+    channels, rank, dim = basis.shape
+    p = expansion.project(x, ops.reshape(basis, (channels * rank, dim)), training=training)
+    p = ops.reshape(p, (-1, channels, rank))
+    return p if left is None else ops.einsum("bcr,cnr->bcn", p, left)
 
 
 _registry = Registry("reconciliation", Reconciliation)

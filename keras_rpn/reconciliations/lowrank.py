@@ -4,10 +4,11 @@ from keras import ops
 
 from keras_rpn import validation
 from keras_rpn.reconciliations.base import Reconciliation
+from keras_rpn.reconciliations.base import project_low_rank
 from keras_rpn.reconciliations.base import register
 
 
-@register("lorr", "lorr_reconciliation", "low_rank")
+@register("lorr", "lorr_reconciliation", "low_rank", "lowrank")
 class LowRankReconciliation(Reconciliation):
     """Low-rank reconciliation (LoRR): `psi(w) = A B`.
 
@@ -23,6 +24,12 @@ class LowRankReconciliation(Reconciliation):
     Args:
         r: rank, a positive integer (default 2); at most `min(n, D)`.
         **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
+
+    Example:
+    >>> head = keras_rpn.layers.RPNHead(
+    ...     4, expansion="taylor", reconciliation={"class_name": "lorr", "config": {"r": 3}})
+    >>> head(np.zeros((2, 5))).shape
+    (2, 4)
     """
 
     parameter_degree = 2
@@ -33,11 +40,7 @@ class LowRankReconciliation(Reconciliation):
 
     def build(self, input_shape):
         super().build(input_shape)
-        if self.r > min(self.units, self.input_dim):
-            raise ValueError(
-                f"The rank `r` of a low-rank reconciliation must be at most "
-                f"min(n, D) = min({self.units}, {self.input_dim}). Received: r={self.r}"
-            )
+        validation.at_most("r", self.r, "min(n, D)", min(self.units, self.input_dim))
 
     def num_params(self, units, input_dim):
         return self.r * (units + input_dim)
@@ -58,12 +61,7 @@ class LowRankReconciliation(Reconciliation):
 
     def contract(self, expansion, x, kernel, training=None):
         a, b = self.factors(kernel)
-        channels = a.shape[0]
-        p = expansion.project(
-            x, ops.reshape(b, (channels * self.r, self.input_dim)), training=training
-        )
-        p = ops.reshape(p, (-1, channels, self.r))
-        return ops.einsum("bcr,cnr->bcn", p, a)
+        return project_low_rank(expansion, x, a, b, training=training)
 
     def get_config(self):
         return {**super().get_config(), "r": self.r}
