@@ -8,6 +8,7 @@ from keras_rpn import fusions
 from keras_rpn import validation
 from keras_rpn.layers.rpn_head import RPNHead
 from keras_rpn.registry import serialize_component
+from keras_rpn.saving import StructureCheck
 
 
 def allocate(configs, width, width_alloc, what="width"):
@@ -55,7 +56,7 @@ _BASE_LAYER_KWARGS = ("name", "dtype", "trainable", "autocast")
 
 
 @keras.saving.register_keras_serializable(package="keras_rpn")
-class RPNLayer(keras.layers.Layer):
+class RPNLayer(StructureCheck, keras.layers.Layer):
     """A Reconciled Polynomial Network layer: `H` independent heads, fused.
 
     Formula:
@@ -177,6 +178,9 @@ class RPNLayer(keras.layers.Layer):
         if len(self.heads) > 1 or not self.head_fusion.identity_for_one_input:
             n = self.head_fusion.output_dim(len(self.heads), n)
         return tuple(input_shape[:-1]) + (n,)
+
+    def structure(self):
+        return {"num_heads": len(self.heads)}
 
     def get_config(self):
         serialize = keras.saving.serialize_keras_object

@@ -5,10 +5,11 @@ from keras import activations
 
 from keras_rpn import validation
 from keras_rpn.layers.rpn_layer import RPNLayer
+from keras_rpn.saving import StructureCheck
 
 
 @keras.saving.register_keras_serializable(package="keras_rpn")
-class RPN(keras.Model):
+class RPN(StructureCheck, keras.Model):
     """A Reconciled Polynomial Network: RPN layers applied in sequence.
 
     Formula: `x_0 = x`, `x_k = layer_k(x_{k-1})` for `k = 1 .. K`, where layer `k`
@@ -89,6 +90,9 @@ class RPN(keras.Model):
         for layer in self.rpn_layers:
             shape = layer.compute_output_shape(shape)
         return shape
+
+    def structure(self):
+        return {"num_layers": len(self.rpn_layers)}
 
     def get_config(self):
         serialize = keras.saving.serialize_keras_object
