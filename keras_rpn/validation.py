@@ -143,3 +143,43 @@ def boolean(name, value):
     if not isinstance(value, bool):
         raise TypeError(f"Expected a boolean for `{name}`. Received: {name}={value!r}")
     return value
+
+
+def activation(name, identifier):
+    """`keras.activations.get(identifier)`, warning when it could not be saved.
+
+    A lambda or a local function works for training but cannot be written to a
+    `.keras` file; the warning says how to make it savable.
+    """
+    import warnings
+
+    from keras import activations
+
+    fn = activations.get(identifier)
+    if _unsavable(fn):
+        warnings.warn(
+            f"`{name}`={identifier!r} is a lambda or local function: the model will "
+            f"train, but it cannot be saved. Use a Keras activation name (e.g. "
+            f"'silu') or a named function decorated with "
+            f"@keras.saving.register_keras_serializable().",
+            stacklevel=3,
+        )
+    return fn
+
+
+def serialize_activation(name, fn):
+    """`keras.activations.serialize(fn)`, refusing lambdas and local functions."""
+    from keras import activations
+
+    if _unsavable(fn):
+        raise ValueError(
+            f"Cannot serialise `{name}`={fn!r}: lambdas and local functions cannot be "
+            f"saved. Use a Keras activation name or a named function decorated with "
+            f"@keras.saving.register_keras_serializable()."
+        )
+    return activations.serialize(fn)
+
+
+def _unsavable(fn):
+    qualname = getattr(fn, "__qualname__", "")
+    return "<lambda>" in qualname or "<locals>" in qualname

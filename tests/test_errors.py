@@ -150,3 +150,11 @@ def _call_twice():
 def test_bad_input_is_refused_clearly(make, error, pattern):
     with pytest.raises(error, match=pattern):
         make()
+
+
+def test_lambda_activation_warns_then_refuses_to_save(tmp_path):
+    with pytest.warns(UserWarning, match="cannot be saved.*register_keras_serializable"):
+        model = RPN([5, 3], activation=lambda v: v, output_activation=lambda v: 2 * v)
+    model(X5)
+    with pytest.raises(ValueError, match="Cannot serialise `(output_)?activation`=.*lambda"):
+        model.save(str(tmp_path / "m.keras"))

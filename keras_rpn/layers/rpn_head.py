@@ -1,7 +1,6 @@
 """RPNHead: one reconciled polynomial head."""
 
 import keras
-from keras import activations
 from keras import constraints
 from keras import initializers
 from keras import ops
@@ -104,7 +103,7 @@ class RPNHead(keras.layers.Layer):
         self.channel_fusion = fusions.get(
             "mean" if channel_fusion is None else channel_fusion, **policy
         )
-        self.activation = activations.get(activation)
+        self.activation = validation.activation("activation", activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = (
             None if kernel_initializer is None else initializers.get(kernel_initializer)
@@ -185,7 +184,7 @@ class RPNHead(keras.layers.Layer):
             "remainder": serialize_component(self.remainder),
             "channels": self.channels,
             "channel_fusion": serialize_component(self.channel_fusion),
-            "activation": activations.serialize(self.activation),
+            "activation": validation.serialize_activation("activation", self.activation),
             "use_bias": self.use_bias,
             "kernel_initializer": None
             if self.kernel_initializer is None

@@ -1,7 +1,6 @@
 """RPNLayer: several independent RPN heads and a head fusion."""
 
 import keras
-from keras import activations
 from keras import ops
 
 from keras_rpn import fusions
@@ -124,7 +123,7 @@ class RPNLayer(StructureCheck, keras.layers.Layer):
         self.head_fusion = fusions.get(
             "mean" if head_fusion is None else head_fusion, dtype=self.dtype_policy
         )
-        self.activation = activations.get(activation)
+        self.activation = validation.activation("activation", activation)
         self.heads = []
         for config, repeat in zip(configs, alloc, strict=True):
             for _ in range(repeat):
@@ -191,6 +190,6 @@ class RPNLayer(StructureCheck, keras.layers.Layer):
             "width": self.width,
             "width_alloc": self.width_alloc,
             "head_fusion": serialize_component(self.head_fusion),
-            "activation": activations.serialize(self.activation),
+            "activation": validation.serialize_activation("activation", self.activation),
             **serialize(self.head_kwargs),
         }

@@ -1,7 +1,6 @@
 """RPN: a stack of RPN layers as a Keras model."""
 
 import keras
-from keras import activations
 
 from keras_rpn import validation
 from keras_rpn.layers.rpn_layer import RPNLayer
@@ -57,8 +56,8 @@ class RPN(StructureCheck, keras.Model):
                 f"`layer_configs` needs one dict per layer ({num_layers} for "
                 f"dims={self.dims}). Received {len(layer_configs)}."
             )
-        self.activation = activations.get(activation)
-        self.output_activation = activations.get(output_activation)
+        self.activation = validation.activation("activation", activation)
+        self.output_activation = validation.activation("output_activation", output_activation)
         self.layer_configs = None if layer_configs is None else [dict(c) for c in layer_configs]
         self.layer_kwargs = kwargs
         self.rpn_layers = []
@@ -101,8 +100,10 @@ class RPN(StructureCheck, keras.Model):
             "trainable": self.trainable,
             "dtype": keras.dtype_policies.serialize(self.dtype_policy),
             "dims": self.dims,
-            "activation": activations.serialize(self.activation),
-            "output_activation": activations.serialize(self.output_activation),
+            "activation": validation.serialize_activation("activation", self.activation),
+            "output_activation": validation.serialize_activation(
+                "output_activation", self.output_activation
+            ),
             "layer_configs": serialize(self.layer_configs),
             **serialize(self.layer_kwargs),
         }
