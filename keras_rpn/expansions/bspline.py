@@ -20,19 +20,23 @@ class BSplineExpansion(Expansion):
     D(m) = m (t + d)
     ```
     The output is feature-major (the `t + d` bases of `x_1`, then those of `x_2`, ...).
-    Inputs outside `[g_0, g_{t+2d})` give all-zero bases.
+    Inputs outside `[g_0, g_{t+2d})` give all-zero bases. Computed in float32, so
+    that 16-bit policies do not move the knots.
 
     Args:
         grid_range: `(low, high)`, the interval split into `t` pieces (default
             `(-1, 1)`).
         t: number of grid intervals, a positive integer (default 5).
         d: spline degree, a non-negative integer (default 3).
-        **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
+        **kwargs: `preprocessing`, `postprocessing` (see `Expansion`) and base layer
+            keyword arguments, such as `name` and `dtype`.
 
     Example:
     >>> keras_rpn.expansions.BSplineExpansion(t=5, d=3)(np.zeros((2, 4))).shape
     (2, 32)
     """
+
+    float32_compute = True
 
     def __init__(self, grid_range=(-1.0, 1.0), t=5, d=3, **kwargs):
         super().__init__(**kwargs)

@@ -1,10 +1,51 @@
-"""Polynomial expansions: Taylor (tensor powers)."""
+"""Polynomial expansions: Taylor (tensor powers) and Fourier series."""
+
+import math
 
 from keras import ops
 
 from keras_rpn import validation
+from keras_rpn.expansions.base import BlockExpansion
 from keras_rpn.expansions.base import Expansion
 from keras_rpn.expansions.base import register
+
+
+def tensor_powers_dim(width, d):
+    """`width + width^2 + ... + width^d`, the size of `tensor_powers`."""
+    return sum(width**k for k in range(1, d + 1))
+
+
+def tensor_powers(v, d):
+    """`[v, v (x) v, ..., v^{(x) d}]`, each flattened row-major, along the last axis."""
+    width = v.shape[-1]
+    blocks, power = [v], v
+    for k in range(2, d + 1):
+        outer = ops.expand_dims(power, -1) * ops.expand_dims(v, -2)
+        power = ops.reshape(outer, ops.shape(outer)[:-2] + (width**k,))
+        blocks.append(power)
+    return blocks[0] if d == 1 else ops.concatenate(blocks, axis=-1)
+
+
+def tensor_powers_project(v, basis, d):
+    """`tensor_powers(v, d) @ basis^T` without forming the `width^k`-wide blocks.
+
+    The degree-k part contracts `v` with the block of `basis` reshaped to
+    `(R, width, ..., width)`, one axis at a time. `v` has shape `(batch, width)`.
+    """
+    width = v.shape[-1]
+    rank = basis.shape[0]
+    out = ops.matmul(v, ops.transpose(basis[:, :width]))
+    offset = width
+    for k in range(2, d + 1):
+        block = basis[:, offset : offset + width**k]
+        offset += width**k
+        # Contract the last axis of the (R, w, ..., w) block with v, then the next...
+        t = ops.matmul(v, ops.transpose(ops.reshape(block, (rank * width ** (k - 1), width))))
+        for j in range(k - 2, -1, -1):
+            t = ops.reshape(t, (-1, rank * width**j, width))
+            t = ops.sum(t * ops.expand_dims(v, -2), axis=-1)
+        out = out + t
+    return out
 
 
 @register("taylor", "taylor_expansion")
@@ -26,7 +67,8 @@ class TaylorExpansion(Expansion):
 
     Args:
         d: highest degree, a positive integer (default 2).
-        **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
+        **kwargs: `preprocessing`, `postprocessing` (see `Expansion`) and base layer
+            keyword arguments, such as `name` and `dtype`.
 
     Example:
     >>> keras_rpn.expansions.TaylorExpansion(d=2)(np.array([[1.0, 2.0]]))
@@ -40,32 +82,58 @@ class TaylorExpansion(Expansion):
         self.d = validation.positive_int("d", d)
 
     def output_dim(self, input_dim):
-        return sum(input_dim**k for k in range(1, self.d + 1))
+        return tensor_powers_dim(input_dim, self.d)
 
     def expand(self, x):
-        m = x.shape[-1]
-        blocks, power = [x], x
-        for k in range(2, self.d + 1):
-            outer = ops.expand_dims(power, -1) * ops.expand_dims(x, -2)
-            power = ops.reshape(outer, ops.shape(outer)[:-2] + (m**k,))
-            blocks.append(power)
-        return blocks[0] if self.d == 1 else ops.concatenate(blocks, axis=-1)
+        return tensor_powers(x, self.d)
 
     def project(self, x, basis, training=None):
-        m = x.shape[-1]
-        rank = basis.shape[0]
-        out = ops.matmul(x, ops.transpose(basis[:, :m]))
-        offset = m
-        for k in range(2, self.d + 1):
-            block = basis[:, offset : offset + m**k]
-            offset += m**k
-            # Contract the last axis of the (R, m, ..., m) block with x, then the next...
-            t = ops.matmul(x, ops.transpose(ops.reshape(block, (rank * m ** (k - 1), m))))
-            for j in range(k - 2, -1, -1):
-                t = ops.reshape(t, (-1, rank * m**j, m))
-                t = ops.sum(t * ops.expand_dims(x, -2), axis=-1)
-            out = out + t
-        return out
+        return tensor_powers_project(x, basis, self.d)
 
     def get_config(self):
         return {**super().get_config(), "d": self.d}
+
+
+@register("fourier", "fourier_expansion")
+class FourierExpansion(BlockExpansion):
+    """Fourier expansion: cosines and sines of `N` harmonics of period `P`.
+
+    Formula:
+    ```
+    kappa(x) = [cos(2 pi 1 x / P) | sin(2 pi 1 x / P) | ... | cos(2 pi N x / P) | sin(2 pi N x / P)]
+    D(m) = 2 m N
+    ```
+    Block-major: each block holds one function of all `m` features, in the order
+    above (tinyBIG's order).
+
+    Args:
+        P: period, a positive number (default 10).
+        N: number of harmonics, a positive integer (default 5).
+        **kwargs: `preprocessing`, `postprocessing` (see `Expansion`) and base layer
+            keyword arguments, such as `name` and `dtype`.
+
+    Example:
+    >>> keras_rpn.expansions.FourierExpansion(P=8, N=1)(np.array([[1.0]]))
+    array([[0.70710677, 0.70710677]])
+    """
+
+    float32_compute = True
+
+    def __init__(self, P=10.0, N=5, **kwargs):
+        super().__init__(**kwargs)
+        self.P = validation.finite_float("P", P, positive=True)
+        self.N = validation.positive_int("N", N)
+
+    @property
+    def num_blocks(self):
+        return 2 * self.N
+
+    def blocks(self, x):
+        parts = []
+        for k in range(1, self.N + 1):
+            angle = (2.0 * math.pi * k / self.P) * x
+            parts += [ops.cos(angle), ops.sin(angle)]
+        return parts
+
+    def get_config(self):
+        return {**super().get_config(), "P": self.P, "N": self.N}
