@@ -18,6 +18,7 @@ from checks import BACKEND
 from checks import as_model
 from checks import assert_config_roundtrip
 from checks import assert_fit_step
+from checks import assert_save_load
 from checks import gradients
 from keras import ops
 from scipy import special as sp
@@ -520,7 +521,11 @@ CASES = [
     ),
 ]
 
-STABILITY_POINTS = [0.0, 0.5, 1.0, 0.75, -0.75, 1e-7, -1e-7, 3.0, -3.0]
+STABILITY_POINTS = [0.0, 0.5, 1.0, 0.75, -0.75, 1e-7, -1e-7, 3.0, -3.0, 0.0, 0.0, 0.0, 0.0]
+# [-10, 10] and the special points of the table, as a rank-3 batch (2, 9, 3). Every
+# case uses this shape and the (6, 3) one of `as_input`, so that the jax backend
+# compiles each primitive for two shapes only.
+GRID = np.array(np.linspace(-10, 10, 41).tolist() + STABILITY_POINTS, "float32").reshape(2, 9, 3)
 
 
 def make(c, **extra):
@@ -528,7 +533,8 @@ def make(c, **extra):
 
 
 def as_input(c):
-    return np.asarray(c.x, dtype="float32")
+    """The case's points, cycled to 6 rows of 3 features."""
+    return np.resize(np.asarray(c.x, dtype="float32"), (6, 3))
 
 
 # --------------------------------------------------------------------------------------
@@ -549,8 +555,7 @@ def test_output_dim_and_shapes(c):
     kappa = make(c)
     for m in (1, 2, 3):
         assert kappa.output_dim(m) == c.dim(m)
-    x = np.linspace(-1, 1, 2 * 2 * 3, dtype="float32").reshape(2, 2, 3)
-    assert tuple(kappa(x).shape) == (2, 2, c.dim(3))
+    assert tuple(kappa(GRID).shape) == (2, 9, c.dim(3))
     assert tuple(kappa.compute_output_shape((None, 5, 3))) == (None, 5, c.dim(3))
 
 
@@ -571,12 +576,10 @@ def test_config_roundtrip_and_names(c):
 
 @pytest.mark.parametrize("c", CASES)
 def test_finite_outputs_and_gradients(c):
-    grid = np.linspace(-10, 10, 41).tolist() + STABILITY_POINTS
-    x = np.array(grid + [0.0] * (-len(grid) % 3), dtype="float32").reshape(-1, 3)
     kappa = make(c)
-    y = ops.convert_to_numpy(kappa(x))
+    y = ops.convert_to_numpy(kappa(GRID))
     assert np.all(np.isfinite(y)), c.name
-    grad = gradients(lambda t: kappa(t), x)
+    grad = gradients(lambda t: kappa(t), GRID)
     assert np.all(np.isfinite(grad)), c.name
 
 
@@ -713,11 +716,23 @@ def test_postprocessing_honours_training_and_survives_save_load(rng, tmp_path):
     assert not np.allclose(a, ops.convert_to_numpy(model(x, training=True)))
     # Saved with the model: the LayerNormalization weights come back.
     head.expansion.postprocessing[0].gamma.assign(gamma)
-    from checks import assert_save_load
-
     loaded = assert_save_load(model, x, atol=1e-5)
     restored = loaded.layers[-1].expansion.postprocessing[0]
     np.testing.assert_array_equal(ops.convert_to_numpy(restored.gamma), gamma)
+
+
+def test_composite_child_processing_weights_survive_save_load(rng):
+    child = expansions.TaylorExpansion(postprocessing=keras.layers.LayerNormalization())
+    kappa = expansions.ExtendedExpansion([child, "bspline"])
+    model = as_model(RPNHead(2, expansion=kappa), 3)
+    ln = model.layers[-1].expansion.composition_functions[0].postprocessing[0]
+    ln.gamma.assign(rng.uniform(0.5, 2.0, 12).astype("float32"))
+    x = rng.uniform(-1, 1, (4, 3)).astype("float32")
+    loaded = assert_save_load(model, x, atol=1e-5)
+    restored = loaded.layers[-1].expansion.composition_functions[0].postprocessing[0]
+    np.testing.assert_array_equal(
+        ops.convert_to_numpy(restored.gamma), ops.convert_to_numpy(ln.gamma)
+    )
 
 
 def test_processing_config_roundtrip():
