@@ -597,9 +597,10 @@ def test_mixed_bfloat16_close_to_float32(c):
     np.testing.assert_allclose(got, expected, rtol=2e-2, atol=2e-2)
 
 
-# On torch, jit_compile=True means torch.compile, which Keras documents as fragile
-# (dynamo graph breaks on Keras internals) and which takes minutes on CPU; the
-# torch run therefore checks the plain fit step, and XLA/jax.jit cover compilation.
+# On torch, jit_compile=True means torch.compile (TorchDynamo + Inductor), which Keras
+# treats as experimental (graph breaks on Keras internals) and which compiles slowly
+# on CPU; the torch run therefore checks the eager fit step, while the jax and
+# tensorflow runs compile the same step with jax.jit and XLA.
 JIT = BACKEND != "torch"
 GROUPS = sorted({p.values[0].module for p in CASES})
 

@@ -89,13 +89,6 @@ class WaveletExpansion(Expansion):
         }
 
 
-_WAVELET_ARGS = """        a: scale base, a number >= 1 (default 1.0).
-        b: shift step, a number >= 0 (default 1.0).
-        d: highest tensor power, a positive integer (default 1).
-        s: number of scales `S`, a positive integer (default 1).
-        t: number of shifts `T`, a positive integer (default 1)."""
-
-
 @register("haar", "haar_wavelet", "haar_wavelet_expansion", "harr_wavelet_expansion")
 class HaarWaveletExpansion(WaveletExpansion):
     """Haar wavelet expansion.
