@@ -107,3 +107,21 @@ def test_layers_in_sequential_functional_and_subclassed_models(rng):
         assert_fit_step(model, x, y, loss=keras.losses.SparseCategoricalCrossentropy(True))
     assert_save_load(sequential, x)
     assert_save_load(functional, x)
+
+
+@pytest.mark.parametrize(
+    "head_kwargs",
+    [
+        {"expansion": "bspline", "channels": 2, "remainder": "linear"},  # batched heads
+        {"reconciliation": "masking"},  # per-head masks: heads computed one by one
+        {"expansion": "chebyshev", "activity_regularizer": "l2"},  # needs Layer.__call__
+    ],
+)
+def test_batched_and_separate_head_paths_agree(head_kwargs, rng):
+    layer = RPNLayer(3, width=3, head_fusion="concatenation", **head_kwargs)
+    x = rng.uniform(-1, 1, (4, 5)).astype("float32")
+    y = ops.convert_to_numpy(layer(x))
+    expected = np.concatenate([ops.convert_to_numpy(h(x)) for h in layer.heads], axis=-1)
+    np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-6)
+    shared = all(h.can_share_computation() for h in layer.heads)
+    assert len(layer._head_groups) == (1 if shared else 3)

@@ -150,26 +150,21 @@ class RPNHead(keras.layers.Layer):
         self.input_spec = keras.layers.InputSpec(min_ndim=2, axes={-1: m})
 
     def call(self, inputs, training=None):
-        x = inputs
-        batch_shape = ops.shape(x)[:-1]
-        if len(x.shape) != 2:
-            x = ops.reshape(x, (-1, x.shape[-1]))
-        kernel = self.kernel
-        if kernel is None:  # l = 0: an empty (C, 0) kernel still gives psi the channel count
-            kernel = ops.zeros((self.channels, 0), dtype=self.compute_dtype)
-        y = self.reconciliation.contract(self.expansion, x, kernel, training=training)
-        if self.bias is not None:
-            y = y + self.bias
-        if self.channels == 1 and self.channel_fusion.identity_for_one_input:
-            y = y[:, 0, :]
-        else:
-            y = self.channel_fusion.call(y)
-        if not self.remainder.is_zero:
-            y = y + self.remainder.call(x)
-        y = self.activation(y)
-        if len(inputs.shape) != 2:
-            y = ops.reshape(y, batch_shape + (y.shape[-1],))
-        return y
+        return forward([self], inputs, training=training)
+
+    def can_share_computation(self):
+        """Whether heads with this head's config may be computed in one batch.
+
+        They may when their expansion, reconciliation and channel fusion hold no
+        per-head state (weights such as masks or normalisation parameters), and the
+        head has no activity regularizer (which `Layer.__call__` applies).
+        """
+        return not (
+            self.expansion.weights
+            or self.reconciliation.weights
+            or self.channel_fusion.weights
+            or self.activity_regularizer is not None
+        )
 
     def compute_output_shape(self, input_shape):
         n = self.channel_fusion.output_dim(self.channels, self.units)
@@ -195,3 +190,49 @@ class RPNHead(keras.layers.Layer):
             "kernel_constraint": constraints.serialize(self.kernel_constraint),
             "bias_constraint": constraints.serialize(self.bias_constraint),
         }
+
+
+def forward(heads, inputs, training=None):
+    """The outputs of built heads that share one config, in one batched contraction.
+
+    The kernels of the `G` heads are stacked along the channel axis, so the
+    expansion is computed (or projected) once and contracted with all `G * C`
+    channels at once; bias, channel fusion, remainder and activation follow per
+    head. Returns `(..., n')` for one head and `(..., G, n')` for several.
+    `RPNHead.call` is the one-head case; `RPNLayer` passes groups of heads for
+    which `can_share_computation()` holds.
+    """
+    head = heads[0]
+    num_heads, channels, units = len(heads), head.channels, head.units
+    x = inputs
+    batch_shape = ops.shape(x)[:-1]
+    if len(x.shape) != 2:
+        x = ops.reshape(x, (-1, x.shape[-1]))
+    if head.kernel is None:  # l = 0: an empty kernel still carries the channel count
+        kernel = ops.zeros((num_heads * channels, 0), dtype=head.compute_dtype)
+    elif num_heads == 1:
+        kernel = head.kernel
+    else:
+        kernel = ops.concatenate([h.kernel for h in heads], axis=0)
+    y = head.reconciliation.contract(head.expansion, x, kernel, training=training)
+    if num_heads > 1:
+        y = ops.reshape(y, (-1, num_heads, channels, units))
+    if head.bias is not None:
+        bias = head.bias
+        if num_heads > 1:
+            bias = ops.concatenate([h.bias for h in heads])
+            bias = ops.reshape(bias, (num_heads, 1, units))
+        y = y + bias
+    if channels == 1 and head.channel_fusion.identity_for_one_input:
+        y = y[..., 0, :]
+    else:
+        y = head.channel_fusion.call(y)
+    if not head.remainder.is_zero:
+        if num_heads == 1:
+            y = y + head.remainder.call(x)
+        else:
+            y = y + ops.stack([h.remainder.call(x) for h in heads], axis=1)
+    y = head.activation(y)
+    if len(inputs.shape) != 2:
+        y = ops.reshape(y, batch_shape + tuple(y.shape[1:]))
+    return y

@@ -6,6 +6,7 @@ from keras import ops
 from keras_rpn import fusions
 from keras_rpn import validation
 from keras_rpn.layers.rpn_head import RPNHead
+from keras_rpn.layers.rpn_head import forward
 from keras_rpn.registry import serialize_component
 from keras_rpn.saving import StructureCheck
 
@@ -52,6 +53,15 @@ def allocate(configs, width, width_alloc, what="width"):
 
 
 _BASE_LAYER_KWARGS = ("name", "dtype", "trainable", "autocast")
+
+
+def _without_names(config):
+    """A nested config with every layer `name` removed, for comparing structures."""
+    if isinstance(config, dict):
+        return {k: _without_names(v) for k, v in sorted(config.items()) if k != "name"}
+    if isinstance(config, (list, tuple)):
+        return [_without_names(v) for v in config]
+    return config
 
 
 @keras.saving.register_keras_serializable(package="keras_rpn")
@@ -163,12 +173,38 @@ class RPNLayer(StructureCheck, keras.layers.Layer):
             head.build(input_shape)
         if not self.head_fusion.built:
             self.head_fusion.build((None, len(self.heads), self.units))
+        self._head_groups = self._group_heads()
+
+    def _group_heads(self):
+        """Lists of indices of heads that share a config and can be batched."""
+        groups = {}
+        for i, head in enumerate(self.heads):
+            key = i
+            if head.can_share_computation():
+                key = repr(_without_names(head.get_config()))
+            groups.setdefault(key, []).append(i)
+        return list(groups.values())
 
     def call(self, inputs, training=None):
-        if len(self.heads) == 1 and self.head_fusion.identity_for_one_input:
-            y = self.heads[0](inputs, training=training)
+        if len(self._head_groups) == 1 and len(self.heads) > 1:
+            # All heads share one config: their stacked outputs come out in order.
+            y = self.head_fusion.call(forward(self.heads, inputs, training=training))
+            return self.activation(y)
+        outputs = [None] * len(self.heads)
+        for group in self._head_groups:
+            heads = [self.heads[i] for i in group]
+            if len(group) == 1:
+                if heads[0].can_share_computation():
+                    outputs[group[0]] = forward(heads, inputs, training=training)
+                else:
+                    outputs[group[0]] = heads[0](inputs, training=training)
+                continue
+            y = forward(heads, inputs, training=training)
+            for j, i in enumerate(group):
+                outputs[i] = y[..., j, :]
+        if len(outputs) == 1 and self.head_fusion.identity_for_one_input:
+            y = outputs[0]
         else:
-            outputs = [head(inputs, training=training) for head in self.heads]
             y = self.head_fusion.call(ops.stack(outputs, axis=-2))
         return self.activation(y)
 
