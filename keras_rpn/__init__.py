@@ -6,6 +6,7 @@ subpackage: `expansions` (kappa), `reconciliations` (psi), `remainders` (pi) and
 `fusions`.
 """
 
+from keras_rpn import distribution
 from keras_rpn import expansions
 from keras_rpn import fusions
 from keras_rpn import layers
