@@ -4,6 +4,7 @@ import functools
 import inspect
 
 import keras
+import numpy as np
 from keras import ops
 
 from keras_rpn.registry import Registry
@@ -68,7 +69,8 @@ class Expansion(keras.layers.Layer):
 
     Subclasses whose formula overflows or loses too much in 16-bit floats set the
     class attribute `float32_compute = True`: `call` then computes in float32 and
-    casts back to the input dtype.
+    casts back to the input dtype, saturating values beyond the float16 range at
+    its largest finite value.
 
     Every expansion takes optional `preprocessing` and `postprocessing` layers (for
     example LayerNormalization after a Taylor expansion, as tinyBIG's MNIST models
@@ -146,7 +148,10 @@ class Expansion(keras.layers.Layer):
             x = ops.cast(x, "float32")
         y = self.expand(x, training=training) if self._expand_has_training_arg else self.expand(x)
         if low:
-            y = ops.cast(y, dtype)
+            # Saturating cast: a float32 value beyond the 16-bit range (e.g. 1/x near
+            # 0 for the reciprocal expansion) becomes the largest finite value.
+            limit = float(np.finfo(dtype).max) if dtype == "float16" else None
+            y = ops.cast(y if limit is None else ops.clip(y, -limit, limit), dtype)
         for layer in self.postprocessing:
             y = layer(y, training=training)
         if "float" in out_dtype and keras.backend.standardize_dtype(y.dtype) != out_dtype:
