@@ -6,9 +6,11 @@ subpackage: `expansions` (kappa), `reconciliations` (psi), `remainders` (pi) and
 `fusions`.
 """
 
+from keras_rpn import config
 from keras_rpn import distribution
 from keras_rpn import expansions
 from keras_rpn import fusions
+from keras_rpn import interpret
 from keras_rpn import layers
 from keras_rpn import models
 from keras_rpn import reconciliations
