@@ -1,4 +1,4 @@
-"""Basic remainders: zero, identity and linear."""
+"""Basic remainders: zero, constant, one, identity and linear."""
 
 from keras import constraints
 from keras import initializers
@@ -22,6 +22,66 @@ class ZeroRemainder(Remainder):
 
     def remainder(self, x):
         return ops.zeros(ops.shape(x)[:-1] + (self.units,), dtype=x.dtype)
+
+
+@register("constant", "constant_remainder")
+class ConstantRemainder(Remainder):
+    """Constant remainder: the same vector for every input.
+
+    Formula:
+    ```
+    pi(x) = sigma(c 1_n)
+    ```
+    It has no parameters and, unlike the identity remainder, works for any input
+    width `m`.
+
+    Args:
+        c: the constant, a finite float (default 1.0).
+        units: output width; set by the head when `None`.
+        activation: activation `sigma` (default none).
+        **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
+
+    Example:
+    >>> head = keras_rpn.layers.RPNHead(
+    ...     2, reconciliation="zero", remainder={"class_name": "constant", "config": {"c": 0.5}})
+    >>> head(np.zeros((1, 5)))
+    array([[0.5, 0.5]])
+    """
+
+    def __init__(self, c=1.0, units=None, activation=None, **kwargs):
+        super().__init__(units=units, activation=activation, **kwargs)
+        self.c = validation.finite_float("c", c)
+
+    def remainder(self, x):
+        constant = ops.full((self.units,), self.c, dtype=x.dtype)
+        return ops.ones_like(x[..., :1]) * constant
+
+    def get_config(self):
+        return {**super().get_config(), "c": self.c}
+
+
+@register("one", "one_remainder")
+class OneRemainder(ConstantRemainder):
+    """One remainder: `pi(x) = sigma(1_n)`, the constant remainder with `c = 1`.
+
+    Args:
+        units: output width; set by the head when `None`.
+        activation: activation `sigma` (default none).
+        **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
+
+    Example:
+    >>> head = keras_rpn.layers.RPNHead(2, reconciliation="zero", remainder="one")
+    >>> head(np.zeros((1, 5)))
+    array([[1., 1.]])
+    """
+
+    def __init__(self, units=None, activation=None, **kwargs):
+        super().__init__(c=1.0, units=units, activation=activation, **kwargs)
+
+    def get_config(self):
+        config = super().get_config()
+        del config["c"]
+        return config
 
 
 @register("identity", "identity_remainder")
