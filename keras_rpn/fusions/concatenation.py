@@ -12,10 +12,19 @@ from keras_rpn.fusions.base import register
 
 @register("concatenation", "concat", "concatenation_fusion")
 class ConcatenationFusion(Fusion):
-    """Concatenation on the last axis: `F(y_1..y_K) = [y_1 | ... | y_K]`, width `K n`.
+    """Concatenation on the last axis.
+
+    Formula:
+    ```
+    F(y_1..y_K) = [y_1 | ... | y_K],   width K n,   l = 0
+    ```
 
     Args:
         **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
+
+    Example:
+    >>> keras_rpn.fusions.ConcatenationFusion()(np.ones((2, 3, 4))).shape
+    (2, 12)
     """
 
     def output_dim(self, num_inputs, input_dim):
@@ -46,6 +55,11 @@ class ParameterizedConcatenationFusion(ConcatenationFusion):
         kernel_regularizer: regularizer of `W`.
         kernel_constraint: constraint of `W`.
         **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
+
+    Example:
+    >>> fusion = keras_rpn.fusions.ParameterizedConcatenationFusion(units=5)
+    >>> fusion(np.ones((2, 3, 4))).shape
+    (2, 5)
     """
 
     identity_for_one_input = False

@@ -12,10 +12,20 @@ from keras_rpn.remainders.base import register
 
 @register("zero", "zero_remainder")
 class ZeroRemainder(Remainder):
-    """Zero remainder: `pi(x) = 0` (the head skips it).
+    """Zero remainder: nothing is added (the head skips it).
+
+    Formula:
+    ```
+    pi(x) = 0_n
+    ```
 
     Args:
         **kwargs: passed to `Remainder` (`units`, `activation`) and the base layer.
+
+    Example:
+    >>> head = keras_rpn.layers.RPNHead(3, remainder="zero")
+    >>> head(np.zeros((2, 5))).shape
+    (2, 3)
     """
 
     is_zero = True
@@ -86,14 +96,23 @@ class OneRemainder(ConstantRemainder):
 
 @register("identity", "identity_remainder")
 class IdentityRemainder(Remainder):
-    """Identity remainder (a residual connection): `pi(x) = sigma(x)`.
+    """Identity remainder: a residual connection.
 
-    Needs the input width `m` to equal the head's `units`.
+    Formula:
+    ```
+    pi(x) = sigma(x)
+    ```
+    Needs the input width `m` to equal the head's `units` (checked when built).
 
     Args:
         units: output width; set by the head when `None`.
         activation: activation `sigma` (default none).
         **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
+
+    Example:
+    >>> head = keras_rpn.layers.RPNHead(4, remainder="identity")
+    >>> head(np.zeros((2, 4))).shape
+    (2, 4)
     """
 
     def build(self, input_shape):
@@ -111,8 +130,12 @@ class IdentityRemainder(Remainder):
 
 @register("linear", "linear_remainder")
 class LinearRemainder(Remainder):
-    """Linear remainder: `pi(x) = sigma(x W_r + b_r)` with `W_r` of shape `(m, n)`.
+    """Linear remainder: a learned linear map of the input.
 
+    Formula:
+    ```
+    pi(x) = sigma(x W_r + b_r),   W_r of shape (m, n),   m n (+ n) parameters
+    ```
     (tinyBIG stores `W_r` as `(n, m)` and computes `x W_r^T`; the kernel here is
     laid out as in `keras.layers.Dense`.)
 
@@ -124,6 +147,13 @@ class LinearRemainder(Remainder):
         kernel_regularizer, bias_regularizer: their regularizers.
         kernel_constraint, bias_constraint: their constraints.
         **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
+
+    Example:
+    >>> head = keras_rpn.layers.RPNHead(
+    ...     3, expansion="bspline",
+    ...     remainder={"class_name": "linear", "config": {"activation": "silu"}})
+    >>> head(np.zeros((2, 5))).shape
+    (2, 3)
     """
 
     def __init__(
