@@ -38,8 +38,9 @@ import keras
 __all__ = ["layout_map", "variable_layouts"]
 
 # Default names keras_rpn gives its weights: RPNLayer names its heads `head_<i>`, a
-# standalone head is `rpn_head[_<uid>]`; remainders and fusions are auto-named after
-# their class (`linear_remainder_3`, `parameterized_concatenation_fusion`).
+# standalone head is `rpn_head[_<uid>]`; a head's components are always named
+# `expansion`, `reconciliation`, `remainder` and `channel_fusion`, a layer's fusion
+# `head_fusion`.
 _HEAD = r"(?:.*/)?(?:head_\d+|rpn_head(?:_\d+)?)"
 _COUNTER = r"(?:_\d+)?"
 
@@ -48,9 +49,8 @@ def _generic_rules(axis):
     return {
         _HEAD + "/kernel": (None, axis),
         _HEAD + "/bias": (axis,),
-        _HEAD + r"/[^/]*remainder" + _COUNTER + "/kernel": (None, axis),
-        _HEAD + r"/[^/]*remainder" + _COUNTER + "/bias": (axis,),
-        r"(?:.*/)?parameterized_concatenation_fusion" + _COUNTER + "/kernel": (None, axis),
+        _HEAD + "/remainder/kernel": (None, axis),
+        _HEAD + "/remainder/bias": (axis,),
     }
 
 
@@ -64,10 +64,10 @@ def layout_map(device_mesh, model_axis="model", model=None):
     Two modes:
 
     * `model=None`: regular expressions on keras_rpn's default weight names (heads
-      `head_<i>` inside an `RPNLayer` or `RPN`, standalone heads `rpn_head*`,
-      `*remainder*` and `parameterized_concatenation_fusion*` components). They split
-      head kernels on axis 1, biases, remainder kernels and parameterized concatenation
-      kernels on their output axis, and so assume that the model-axis size `k`
+      `head_<i>` inside an `RPNLayer` or `RPN`, standalone heads `rpn_head*`, and
+      their `remainder`). They split head kernels on axis 1, and biases and remainder
+      kernels on their output axis; fusion weights (whose shape depends on the fusion)
+      are replicated. They assume that the model-axis size `k`
       divides every output width `n` and every head kernel length `l` (JAX raises an
       `IndivisibleError` at variable creation otherwise). A name cannot tell a
       structured reconciliation from the identity: low-rank kernels are split on

@@ -107,20 +107,20 @@ def test_generic_rules_split_default_names():
     )
     got = layouts_by_suffix(model, rpn_distribution.layout_map(mesh()))
     assert got == {
-        "rpn_layer_0/parameterized_concatenation_fusion/kernel": (None, "model"),
+        "rpn_layer_0/head_fusion/kernel": (None, None),
         "rpn_layer_0/head_0/kernel": (None, "model"),
         "rpn_layer_0/head_0/bias": ("model",),
-        "rpn_layer_0/head_0/linear_remainder/kernel": (None, "model"),
+        "rpn_layer_0/head_0/remainder/kernel": (None, "model"),
         "rpn_layer_0/head_1/kernel": (None, "model"),
         "rpn_layer_0/head_1/bias": ("model",),
-        "rpn_layer_0/head_1/linear_remainder/kernel": (None, "model"),
-        "rpn_layer_1/parameterized_concatenation_fusion/kernel": (None, "model"),
+        "rpn_layer_0/head_1/remainder/kernel": (None, "model"),
+        "rpn_layer_1/head_fusion/kernel": (None, None),
         "rpn_layer_1/head_0/kernel": (None, "model"),
         "rpn_layer_1/head_0/bias": ("model",),
-        "rpn_layer_1/head_0/linear_remainder/kernel": (None, "model"),
+        "rpn_layer_1/head_0/remainder/kernel": (None, "model"),
         "rpn_layer_1/head_1/kernel": (None, "model"),
         "rpn_layer_1/head_1/bias": ("model",),
-        "rpn_layer_1/head_1/linear_remainder/kernel": (None, "model"),
+        "rpn_layer_1/head_1/remainder/kernel": (None, "model"),
     }
 
 
@@ -135,7 +135,7 @@ def test_generic_rules_in_a_functional_model():
     model = keras.Model(inputs, x)
     got = rpn_distribution.variable_layouts(model, rpn_distribution.layout_map(mesh()))
     assert got == {
-        "rpn_layer/parameterized_weighted_sum_fusion/kernel": (None,),
+        "rpn_layer/head_fusion/kernel": (None,),
         "rpn_layer/head_0/kernel": (None, "model"),
         "rpn_layer/head_0/bias": ("model",),
         "rpn_layer/head_1/kernel": (None, "model"),
@@ -144,7 +144,7 @@ def test_generic_rules_in_a_functional_model():
         "dense/bias": (None,),
         "rpn_head/kernel": (None, "model"),
         "rpn_head/bias": ("model",),
-        "rpn_head/linear_remainder/kernel": (None, "model"),
+        "rpn_head/remainder/kernel": (None, "model"),
         # Custom names are not keras_rpn's defaults: replicated (use `model=`).
         "custom/kernel": (None, None),
         "custom/bias": (None,),
@@ -164,19 +164,19 @@ def test_model_rules_follow_shapes_and_reconciliations():
         # n = 6: identity kernels split by output rows, lorr replicated.
         "rpn_layer_0/head_0/kernel": (None, None),
         "rpn_layer_0/head_0/bias": ("model",),
-        "rpn_layer_0/head_0/linear_remainder/kernel": (None, "model"),
+        "rpn_layer_0/head_0/remainder/kernel": (None, "model"),
         "rpn_layer_0/head_1/kernel": (None, "model"),
         "rpn_layer_0/head_1/bias": ("model",),
-        "rpn_layer_0/head_1/linear_remainder/kernel": (None, "model"),
+        "rpn_layer_0/head_1/remainder/kernel": (None, "model"),
         # n = 5 does not divide: identity kernel with 2 channels split by channel,
         # outputs replicated.
-        "rpn_layer_1/parameterized_concatenation_fusion/kernel": (None, None),
+        "rpn_layer_1/head_fusion/kernel": (None, None),
         "rpn_layer_1/head_0/kernel": (None, None),
         "rpn_layer_1/head_0/bias": (None,),
-        "rpn_layer_1/head_0/linear_remainder/kernel": (None, None),
+        "rpn_layer_1/head_0/remainder/kernel": (None, None),
         "rpn_layer_1/head_1/kernel": ("model", None),
         "rpn_layer_1/head_1/bias": (None,),
-        "rpn_layer_1/head_1/linear_remainder/kernel": (None, None),
+        "rpn_layer_1/head_1/remainder/kernel": (None, None),
     }
     # A single device on the model axis: everything divides.
     one = rpn_distribution.layout_map(mesh(model=1, batch=4), model=model)
@@ -194,7 +194,7 @@ def test_model_rules_structured_reconciliations():
     got = layouts_by_suffix(model, rpn_distribution.layout_map(mesh(), model=model))
     # Masking is identity times a constant (n, D) mask: both split by output rows.
     assert got["rpn_layer_0/head_0/kernel"] == (None, "model")
-    assert got["rpn_layer_0/head_0/masking_reconciliation/mask"] == ("model", None)
+    assert got["rpn_layer_0/head_0/reconciliation/mask"] == ("model", None)
     # Kronecker kernels replicated; the outputs (bias) still split.
     for head in ("head_1", "head_2"):
         assert got[f"rpn_layer_0/{head}/kernel"] == (None, None)
@@ -381,9 +381,9 @@ def test_jax_model_parallel_generic_layouts(jax_results):
     kernel = _spec(result, "rpn_layer_0/head_0/kernel")
     assert kernel == {"spec": [None, "model"], "devices": 4, "shape": [1, 48], "local": [1, 24]}
     assert _spec(result, "rpn_layer_1/head_1/bias")["local"] == [2]
-    assert _spec(result, "rpn_layer_1/head_1/linear_remainder/kernel")["local"] == [6, 2]
-    fusion = _spec(result, "rpn_layer_0/parameterized_concatenation_fusion/kernel")
-    assert fusion["spec"] == [None, "model"] and fusion["local"] == [12, 3]
+    assert _spec(result, "rpn_layer_1/head_1/remainder/kernel")["local"] == [6, 2]
+    fusion = _spec(result, "rpn_layer_0/head_fusion/kernel")  # replicated by name rules
+    assert fusion["spec"] == [None, None] and fusion["local"] == [12, 6]
     # Optimizer slots follow their variables.
     momentum = [v for k, v in result["shardings"].items() if "head_0_kernel" in k]
     assert momentum and all(m["spec"] == [None, "model"] for m in momentum)

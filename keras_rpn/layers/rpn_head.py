@@ -90,9 +90,11 @@ class RPNHead(keras.layers.Layer):
         self.units = validation.positive_int("units", units)
         self.channels = validation.positive_int("channels", channels)
         policy = {"dtype": self.dtype_policy}
-        self.expansion = expansions.get(expansion, **policy)
-        self.reconciliation = reconciliations.get(reconciliation, **policy)
-        self.remainder = remainders.get(remainder, **policy)
+        # Components get fixed names, so variable paths (e.g. `head_0/remainder/kernel`)
+        # are the same on every rebuild, which layout maps and checkpoints rely on.
+        self.expansion = expansions.get(expansion, name="expansion", **policy)
+        self.reconciliation = reconciliations.get(reconciliation, name="reconciliation", **policy)
+        self.remainder = remainders.get(remainder, name="remainder", **policy)
         if self.remainder.units is None:
             self.remainder.units = self.units
         elif self.remainder.units != self.units:
@@ -101,7 +103,9 @@ class RPNHead(keras.layers.Layer):
                 f"head's `units`. Received: units={self.units}"
             )
         self.channel_fusion = fusions.get(
-            "mean" if channel_fusion is None else channel_fusion, **policy
+            "mean" if channel_fusion is None else channel_fusion,
+            name="channel_fusion",
+            **policy,
         )
         self.activation = validation.activation("activation", activation)
         self.use_bias = bool(use_bias)

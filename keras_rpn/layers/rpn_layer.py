@@ -131,7 +131,9 @@ class RPNLayer(StructureCheck, keras.layers.Layer):
         self.width_alloc = None if width_alloc is None else list(width_alloc)
         alloc = allocate(configs, width, width_alloc)
         self.head_fusion = fusions.get(
-            "mean" if head_fusion is None else head_fusion, dtype=self.dtype_policy
+            "mean" if head_fusion is None else head_fusion,
+            name="head_fusion",
+            dtype=self.dtype_policy,
         )
         self.activation = validation.activation("activation", activation)
         self.heads = []
