@@ -125,3 +125,22 @@ def test_batched_and_separate_head_paths_agree(head_kwargs, rng):
     np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-6)
     shared = all(h.can_share_computation() for h in layer.heads)
     assert len(layer._head_groups) == (1 if shared else 3)
+
+
+def test_head_fusion_sees_the_width_of_channel_fused_heads(rng):
+    layer = RPNLayer(
+        3,
+        channels=2,
+        channel_fusion="concatenation",
+        width=2,
+        head_fusion="parameterized_concatenation",
+    )
+    y = ops.convert_to_numpy(layer(rng.uniform(-1, 1, (4, 5)).astype("float32")))
+    assert y.shape == (4, 6)  # each head gives 2 x 3; the fusion keeps that width
+    assert tuple(layer.head_fusion.kernel.shape) == (12, 6)
+
+
+def test_heads_of_different_widths_are_refused():
+    layer = RPNLayer(3, heads=[{}, {"channels": 2, "channel_fusion": "concatenation"}])
+    with pytest.raises(ValueError, match=r"same width.*\[3, 6\]"):
+        layer.build((None, 4))

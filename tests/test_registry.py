@@ -53,7 +53,20 @@ def test_config_dict_short_form_and_case():
     )
 
 
-def test_registering_a_new_function_needs_one_class():
+@pytest.fixture
+def scratch_registry():
+    """Forgets what a test registers, so other modules see the real registry."""
+    registry = expansions.base._registry
+    saved = dict(registry._classes)
+    custom = dict(keras.saving.get_custom_objects())
+    yield
+    registry._classes.clear()
+    registry._classes.update(saved)
+    keras.saving.get_custom_objects().clear()
+    keras.saving.get_custom_objects().update(custom)
+
+
+def test_registering_a_new_function_needs_one_class(scratch_registry):
     @expansions.register("test_square_only")
     class SquareExpansion(expansions.Expansion):
         def output_dim(self, input_dim):
@@ -68,6 +81,6 @@ def test_registering_a_new_function_needs_one_class():
         expansions.register("test_square_only")(type("Other", (expansions.Expansion,), {}))
 
 
-def test_register_refuses_foreign_classes():
+def test_register_refuses_foreign_classes(scratch_registry):
     with pytest.raises(TypeError, match="must subclass Expansion"):
         expansions.register("not_an_expansion")(type("Plain", (keras.layers.Layer,), {}))

@@ -147,7 +147,8 @@ class HMParameterizedConcatenationFusion(ReconciledConcatenationFusion):
     Args:
         units: output width (default: the input width `n_in`).
         p: a divisor of `units` (default: largest divisor <= sqrt(units)).
-        q: a divisor of `K n_in` (default: largest divisor <= sqrt(K n_in)).
+        q: a divisor of `K n_in` (default: `p`, as in tinyBIG; with neither given,
+            the largest divisors <= sqrt(units) and sqrt(K n_in)).
         kernel_initializer, kernel_regularizer, kernel_constraint: for `w`.
         **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
 
@@ -159,7 +160,7 @@ class HMParameterizedConcatenationFusion(ReconciledConcatenationFusion):
 
     def __init__(self, units=None, p=None, q=None, **kwargs):
         super().__init__(units=units, **kwargs)
-        self.set_reconciliation("hm", p=p, q=q)
+        self.set_reconciliation("hm", p=p, q=p if q is None else q)
         self.p, self.q = self.reconciliation.p, self.reconciliation.q
 
     def get_config(self):
@@ -181,7 +182,8 @@ class LPHMParameterizedConcatenationFusion(ReconciledConcatenationFusion):
     Args:
         units: output width (default: the input width `n_in`).
         p: a divisor of `units` (default: largest divisor <= sqrt(units)).
-        q: a divisor of `K n_in` (default: largest divisor <= sqrt(K n_in)).
+        q: a divisor of `K n_in` (default: `p`, as in tinyBIG; with neither given,
+            the largest divisors <= sqrt(units) and sqrt(K n_in)).
         r: rank of `S T^T` (default 2).
         kernel_initializer, kernel_regularizer, kernel_constraint: for `w`.
         **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
@@ -194,7 +196,7 @@ class LPHMParameterizedConcatenationFusion(ReconciledConcatenationFusion):
 
     def __init__(self, units=None, p=None, q=None, r=2, **kwargs):
         super().__init__(units=units, **kwargs)
-        self.set_reconciliation("lphm", p=p, q=q, r=r)
+        self.set_reconciliation("lphm", p=p, q=p if q is None else q, r=r)
         self.p, self.q, self.r = self.reconciliation.p, self.reconciliation.q, self.reconciliation.r
 
     def get_config(self):
@@ -216,7 +218,8 @@ class DualLPHMParameterizedConcatenationFusion(ReconciledConcatenationFusion):
     Args:
         units: output width (default: the input width `n_in`).
         p: a divisor of `units` (default: largest divisor <= sqrt(units)).
-        q: a divisor of `K n_in` (default: largest divisor <= sqrt(K n_in)).
+        q: a divisor of `K n_in` (default: `p`, as in tinyBIG; with neither given,
+            the largest divisors <= sqrt(units) and sqrt(K n_in)).
         r: rank of both factors (default 2).
         kernel_initializer, kernel_regularizer, kernel_constraint: for `w`.
         **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
@@ -229,7 +232,7 @@ class DualLPHMParameterizedConcatenationFusion(ReconciledConcatenationFusion):
 
     def __init__(self, units=None, p=None, q=None, r=2, **kwargs):
         super().__init__(units=units, **kwargs)
-        self.set_reconciliation("dual_lphm", p=p, q=q, r=r)
+        self.set_reconciliation("dual_lphm", p=p, q=p if q is None else q, r=r)
         self.p, self.q, self.r = self.reconciliation.p, self.reconciliation.q, self.reconciliation.r
 
     def get_config(self):

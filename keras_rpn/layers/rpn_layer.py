@@ -171,10 +171,17 @@ class RPNLayer(StructureCheck, keras.layers.Layer):
 
     def build(self, input_shape):
         validation.input_dim(self, input_shape)
+        widths = []
         for head in self.heads:
             head.build(input_shape)
+            widths.append(head.compute_output_shape(input_shape)[-1])
+        if len(set(widths)) > 1:
+            raise ValueError(
+                f"The heads of an RPNLayer must all give outputs of the same width to "
+                f"be fused; their channel fusions give widths {widths}."
+            )
         if not self.head_fusion.built:
-            self.head_fusion.build((None, len(self.heads), self.units))
+            self.head_fusion.build((None, len(self.heads), widths[0]))
         self._head_groups = self._group_heads()
 
     def _group_heads(self):
