@@ -137,6 +137,52 @@ CASES = [
         r"last axis .* must be known",
     ),
     ("wrong width after build", lambda: _call_twice(), ValueError, r"axis -1"),
+    (
+        "Kronecker p does not divide n",
+        lambda: RPNHead(4, reconciliation={"class_name": "hm", "config": {"p": 3}})(X5),
+        ValueError,
+        r"`p` must divide n = 4\. Received: p=3",
+    ),
+    (
+        "Kronecker q does not divide D",
+        lambda: RPNHead(4, reconciliation={"class_name": "dual_lphm", "config": {"p": 2, "q": 3}})(
+            X5
+        ),
+        ValueError,
+        r"`q` must divide D = 5\. Received: q=3",
+    ),
+    (
+        "LPHM rank too large",
+        lambda: RPNHead(3, reconciliation={"class_name": "lphm", "config": {"r": 9}})(X5),
+        ValueError,
+        r"r=9",
+    ),
+    (
+        "negative polynomial order",
+        lambda: keras_rpn.expansions.get({"class_name": "chebyshev", "config": {"d": -1}}),
+        ValueError,
+        r"d=-1",
+    ),
+    (
+        "masking probability out of range",
+        lambda: keras_rpn.reconciliations.get({"class_name": "masking", "config": {"p": 1.5}}),
+        ValueError,
+        r"p=1\.5",
+    ),
+    (
+        "RBF range reversed",
+        lambda: keras_rpn.expansions.get(
+            {"class_name": "gaussian_rbf", "config": {"base_range": (1, -1)}}
+        ),
+        ValueError,
+        r"base_range=\(1, -1\)",
+    ),
+    (
+        "NaN hyper-parameter",
+        lambda: keras_rpn.expansions.BSplineExpansion(grid_range=(float("nan"), 1.0)),
+        ValueError,
+        r"grid_range\[0\]=nan",
+    ),
 ]
 
 
