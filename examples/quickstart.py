@@ -27,20 +27,26 @@ import keras_rpn  # noqa: E402
 def load_data():
     digits = load_digits()
     x = (digits.data / 8.0 - 1.0).astype("float32")  # pixels 0..16 -> [-1, 1]
-    return train_test_split(x, digits.target, test_size=0.25, random_state=0,
-                            stratify=digits.target)
+    return train_test_split(
+        x, digits.target, test_size=0.25, random_state=0, stratify=digits.target
+    )
 
 
 def build_models():
     silu_linear = {"class_name": "linear", "config": {"activation": "silu"}}
     kan = keras_rpn.models.RPN(
-        [64, 32, 10], expansion="bspline", reconciliation="identity",
-        remainder=silu_linear, name="rpn_kan",
+        [64, 32, 10],
+        expansion="bspline",
+        reconciliation="identity",
+        remainder=silu_linear,
+        name="rpn_kan",
     )
     taylor = keras_rpn.models.RPN(
-        [64, 32, 10], expansion="taylor",
+        [64, 32, 10],
+        expansion="taylor",
         reconciliation={"class_name": "lorr", "config": {"r": 4}},
-        remainder="linear", name="rpn_taylor_lorr",
+        remainder="linear",
+        name="rpn_taylor_lorr",
     )
     return kan, taylor
 
@@ -48,8 +54,10 @@ def build_models():
 def main():
     keras.utils.set_random_seed(0)
     x_train, x_test, y_train, y_test = load_data()
-    print(f"keras {keras.__version__}, backend {keras.backend.backend()}; "
-          f"digits: {len(x_train)} train / {len(x_test)} test samples, 64 features")
+    print(
+        f"keras {keras.__version__}, backend {keras.backend.backend()}; "
+        f"digits: {len(x_train)} train / {len(x_test)} test samples, 64 features"
+    )
     results = {}
     for model in build_models():
         print(f"\n{model.name}: {model.count_params():,} parameters")
@@ -66,11 +74,14 @@ def main():
             path = os.path.join(tmp, f"{model.name}.keras")
             model.save(path)
             reloaded = keras.saving.load_model(path)  # no custom_objects needed
-        same = np.allclose(model.predict(x_test, verbose=0),
-                           reloaded.predict(x_test, verbose=0), atol=1e-5)
+        same = np.allclose(
+            model.predict(x_test, verbose=0), reloaded.predict(x_test, verbose=0), atol=1e-5
+        )
         results[model.name] = (accuracy, seconds, same)
-        print(f"{model.name}: test accuracy {accuracy:.4f} ({seconds:.1f} s); "
-              f"reloaded model gives identical predictions: {same}")
+        print(
+            f"{model.name}: test accuracy {accuracy:.4f} ({seconds:.1f} s); "
+            f"reloaded model gives identical predictions: {same}"
+        )
     print("\nmodel               test accuracy   train time")
     for name, (accuracy, seconds, _) in results.items():
         print(f"{name:<20}{accuracy:>13.4f}{seconds:>11.1f} s")
