@@ -493,3 +493,81 @@ def test_exported_feynman_matches_the_input_config():
         "tinybig.expansion.bspline_expansion",
         "tinybig.expansion.taylor_expansion",
     ]
+
+
+TINYBIG_SCRIPT = r"""
+import contextlib, sys
+sys.path.insert(0, sys.argv[1])
+from tinybig_oracle import load_tinybig
+with contextlib.redirect_stdout(sys.stderr):
+    load_tinybig()
+    import numpy as np, torch, yaml
+    from tinybig.config.base_config import config
+data = dict(np.load(sys.argv[2], allow_pickle=True).item())
+results = {}
+for name, item in data.items():
+    spec = yaml.safe_load(open(item["path"]))["configurations"]["model_configs"]
+    with contextlib.redirect_stdout(sys.stderr):
+        model = config.instantiation_from_configs(
+            spec, class_name="model_class", parameter_name="model_parameters"
+        )
+        with torch.no_grad():
+            for layer, weights in zip(model.layers, item["weights"]):
+                for key, value in weights.items():
+                    getattr(layer.heads[0], key).copy_(torch.tensor(value))
+            y = model(torch.tensor(item["x"])).numpy()
+    results[name] = (sum(p.numel() for p in model.parameters()), y)
+np.save(sys.argv[3], results, allow_pickle=True)
+"""
+
+
+def tinybig_python():
+    if os.environ.get("KERAS_RPN_SKIP_PARITY"):
+        return None
+    candidates = [
+        os.environ.get("TINYBIG_PYTHON"),
+        os.path.join(os.path.dirname(DATA), "..", "..", ".tox", "tinybig-oracle", "bin", "python"),
+    ]
+    return next((c for c in candidates if c and os.path.exists(c)), None)
+
+
+def test_imported_configs_match_tinybig(tmp_path, rng):
+    """tinyBIG 0.2.1 itself builds the current-schema configs: same counts, same outputs."""
+    import subprocess
+
+    python = tinybig_python()
+    if python is None:
+        pytest.skip("no tinyBIG oracle venv (tests/oracle/make_venv.py builds it)")
+    request = {}
+    keras_outputs = {}
+    for name, m in [("iris", 4), ("diabetes", 8), ("composite", 2)]:
+        model = from_tinybig(path(name))
+        x = rng.uniform(0.05, 0.95, (5, m)).astype("float32")
+        weights = []
+        for head in heads(model):
+            w = {"w": numpy(head.kernel).astype("float32")}
+            if not head.remainder.is_zero:  # tinyBIG stores W_r as (n, m)
+                w["w_remainder"] = numpy(head.remainder.kernel).T.astype("float32")
+            weights.append(w)
+        request[name] = {"path": path(name), "x": x, "weights": weights}
+        keras_outputs[name] = (model.count_params(), numpy(model(x)))
+    np.save(tmp_path / "request.npy", request, allow_pickle=True)
+    oracle_dir = os.path.join(os.path.dirname(__file__), "oracle")
+    subprocess.run(
+        [
+            python,
+            "-c",
+            TINYBIG_SCRIPT,
+            oracle_dir,
+            str(tmp_path / "request.npy"),
+            str(tmp_path / "response.npy"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    response = np.load(tmp_path / "response.npy", allow_pickle=True).item()
+    for name, (count, y) in keras_outputs.items():
+        tinybig_count, tinybig_y = response[name]
+        assert tinybig_count == count, name
+        np.testing.assert_allclose(y, tinybig_y, rtol=1e-4, atol=1e-6, err_msg=name)
