@@ -140,6 +140,31 @@ def catalogue():
     return "\n".join(lines) + "\n"
 
 
+# Pages other parts of the project may add or remove; the nav lists those present.
+_OPTIONAL_PAGES = {"distribution.md": "Training on several devices"}
+
+
+def on_config(config):
+    """mkdocs hook: lists the optional pages (and every `differences_*.md`) that exist."""
+    docs_dir = config["docs_dir"]
+    present = set(os.listdir(docs_dir))
+    nav = []
+    for entry in config["nav"] or []:
+        ((title, page),) = entry.items()
+        if isinstance(page, str) and (page in _OPTIONAL_PAGES or page.startswith("differences_")):
+            if page not in present:
+                continue
+        nav.append(entry)
+    listed = {page for entry in nav for page in entry.values() if isinstance(page, str)}
+    extra = sorted(p for p in present if p.startswith("differences_") and p.endswith(".md"))
+    after = next((i + 1 for i, e in enumerate(nav) if "migration.md" in e.values()), len(nav))
+    for page in reversed([p for p in extra if p not in listed]):
+        family = page[len("differences_") : -len(".md")].replace("_", " ")
+        nav.insert(after, {f"{family.capitalize()}: differences from tinyBIG": page})
+    config["nav"] = nav
+    return config
+
+
 def on_files(files, config):
     """mkdocs hook: replaces docs/functions.md with a freshly generated page."""
     try:
