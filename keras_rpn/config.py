@@ -1017,8 +1017,18 @@ def to_yaml(model, path=None):
         f"# tinyBIG-style model configuration written by keras_rpn {__version__}.\n"
         "# Read it back with keras_rpn.config.from_tinybig(path).\n"
     )
-    text = header + yaml.safe_dump(
-        to_tinybig(model), sort_keys=False, default_flow_style=False, width=100
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    def represent_list(dumper, data):
+        # Short lists of numbers and strings on one line: `width_alloc: [2, 1]`.
+        flow = all(isinstance(v, (int, float, str, bool)) or v is None for v in data)
+        return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
+
+    Dumper.add_representer(list, represent_list)
+    text = header + yaml.dump(
+        to_tinybig(model), Dumper=Dumper, sort_keys=False, default_flow_style=False, width=100
     )
     if path is not None:
         with open(path, "w", encoding="utf-8") as f:
