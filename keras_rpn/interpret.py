@@ -28,7 +28,8 @@ curve on the edge from input `j` to output `i`.
 
 `head` may be an `RPNHead`, an `RPNLayer` whose head fusion is linear (mean, sum,
 weighted sums, concatenation) or a one-layer `RPN`. Activations are not undone:
-the functions are those before the head's (and layer's) activation.
+the functions are those before the head's (and layer's) activation, and before the
+processing layers of a `ProcessedRPN`.
 """
 
 import os
