@@ -55,15 +55,6 @@ def allocate(configs, width, width_alloc, what="width"):
 _BASE_LAYER_KWARGS = ("name", "dtype", "trainable", "autocast")
 
 
-def _without_names(config):
-    """A nested config with every layer `name` removed, for comparing structures."""
-    if isinstance(config, dict):
-        return {k: _without_names(v) for k, v in sorted(config.items()) if k != "name"}
-    if isinstance(config, (list, tuple)):
-        return [_without_names(v) for v in config]
-    return config
-
-
 @keras.saving.register_keras_serializable(package="keras_rpn")
 class RPNLayer(StructureCheck, keras.layers.Layer):
     """A Reconciled Polynomial Network layer: `H` independent heads, fused.
@@ -137,9 +128,13 @@ class RPNLayer(StructureCheck, keras.layers.Layer):
         )
         self.activation = validation.activation("activation", activation)
         self.heads = []
-        for config, repeat in zip(configs, alloc, strict=True):
+        # Index of the config each head was made from: repeats of one config have
+        # the same structure, so they can be computed in one batch.
+        self._head_config_index = []
+        for index, (config, repeat) in enumerate(zip(configs, alloc, strict=True)):
             for _ in range(repeat):
                 self.heads.append(self._make_head(config))
+                self._head_config_index.append(index)
 
     def _head_config(self, head):
         if isinstance(head, RPNHead):
@@ -185,12 +180,11 @@ class RPNLayer(StructureCheck, keras.layers.Layer):
         self._head_groups = self._group_heads()
 
     def _group_heads(self):
-        """Lists of indices of heads that share a config and can be batched."""
+        """Lists of indices of heads made from one config that can be batched."""
         groups = {}
         for i, head in enumerate(self.heads):
-            key = i
-            if head.can_share_computation():
-                key = repr(_without_names(head.get_config()))
+            shared = head.can_share_computation()
+            key = ("config", self._head_config_index[i]) if shared else ("head", i)
             groups.setdefault(key, []).append(i)
         return list(groups.values())
 
