@@ -218,11 +218,16 @@ def _grad_timer(keras, model, x, y, jit):
 
         xt, yt = torch.as_tensor(x), torch.as_tensor(y)
 
+        dev = model.trainable_variables[0].value.device
+        xt, yt = xt.to(dev), yt.to(dev)
+
         def run():
             for v in model.trainable_variables:
                 v.value.grad = None
             loss = loss_fn(yt, model(xt, training=True))
             loss.backward()
+            if dev.type == "cuda":
+                torch.cuda.synchronize()
 
         return run
     import tensorflow as tf
@@ -320,7 +325,37 @@ def measure(impl, name, steps, warmup, batch=None, jit="auto", heads=1, channels
         model.fit(xs, ys, batch_size=batch, epochs=1, verbose=0, shuffle=False)
         res["ms_step_fit_mean"] = round((time.perf_counter() - s) * 1e3 / reps, 3)
     res["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    res.update(device_info(backend))
     return res
+
+
+def device_info(backend):
+    """The accelerator used, and its peak memory in MB, where the backend tells."""
+    try:
+        if backend == "jax":
+            import jax
+
+            dev = jax.devices()[0]
+            out = {"device": f"{dev.platform}:{getattr(dev, 'device_kind', '')}"}
+            stats = dev.memory_stats() if dev.platform == "gpu" else None
+            if stats and "peak_bytes_in_use" in stats:
+                out["peak_device_mb"] = round(stats["peak_bytes_in_use"] / 2**20, 1)
+            return out
+        if backend == "torch":
+            import torch
+
+            if torch.cuda.is_available():
+                return {
+                    "device": "cuda:" + torch.cuda.get_device_name(0),
+                    "peak_device_mb": round(torch.cuda.max_memory_allocated() / 2**20, 1),
+                }
+            return {"device": "cpu"}
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+        return {"device": "gpu" if gpus else "cpu"}
+    except Exception:  # noqa: BLE001 - informative only
+        return {}
 
 
 def main():

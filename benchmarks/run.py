@@ -78,6 +78,24 @@ def backend_env(backend, threads=None):
     return env
 
 
+# torch is never imported by Keras on the other backends, but some libraries test
+# `"torch" in sys.modules`, so it is not blocked there.
+OTHER_FRAMEWORKS = {
+    "tensorflow": "jax",
+    "tensorflow-xla": "jax",
+    "torch": "jax,tensorflow",
+    "jax": "tensorflow",
+}
+
+
+def keras_python(backend, isolate):
+    """The command prefix that runs a Keras script for `backend`; with `isolate`, the
+    other backends' frameworks are made unimportable (see `_isolated.py`)."""
+    if not isolate:
+        return [sys.executable]
+    return [sys.executable, os.path.join(HERE, "_isolated.py"), OTHER_FRAMEWORKS[backend]]
+
+
 def last_json_line(text):
     for line in reversed(text.strip().splitlines()):
         line = line.strip()
@@ -159,7 +177,8 @@ class Suite:
 
     def keras_rpn(self, backend, config, rep):
         steps, warmup = self.steps_for(config)
-        cmd = [sys.executable, os.path.join(HERE, "_harness.py"), "--impl", "keras_rpn"]
+        cmd = keras_python(backend, self.args.isolate)
+        cmd += [os.path.join(HERE, "_harness.py"), "--impl", "keras_rpn"]
         cmd += ["--config", config, "--steps", str(steps), "--warmup", str(warmup)]
         cmd += ["--jit", "on" if backend == "tensorflow-xla" else self.args.jit]
         cmd += ["--rpn-path", self.args.rpn_path]
@@ -174,7 +193,8 @@ class Suite:
         if impl.startswith("efficient_kan") and not self.have_kan:
             return
         steps, warmup = self.steps_for(config)
-        cmd = [sys.executable, os.path.join(HERE, "_harness.py"), "--impl", impl]
+        cmd = keras_python(backend, self.args.isolate)
+        cmd += [os.path.join(HERE, "_harness.py"), "--impl", impl]
         cmd += ["--config", config, "--steps", str(steps), "--warmup", str(warmup)]
         cmd += ["--jit", "on" if backend == "tensorflow-xla" else self.args.jit]
         cmd += ["--rpn-path", self.args.rpn_path]
@@ -190,7 +210,8 @@ class Suite:
         if anchor == "taylor2_lorr2" and not self.args.expanded_anchor:
             return
         steps, warmup = self.steps_for(config, slow=anchor == "taylor2_lorr2")
-        cmd = [sys.executable, script, "--backend", backend.replace("-xla", "")]
+        cmd = keras_python(backend, self.args.isolate)
+        cmd += [script, "--backend", backend.replace("-xla", "")]
         cmd += ["--config", anchor, "--steps", str(steps), "--warmup", str(warmup)]
         cmd += ["--batch", str(self.args.batch or 256)]
         cmd += ["--jit", "on" if backend == "tensorflow-xla" else self.args.jit]
@@ -271,14 +292,26 @@ def machine_info():
             mem_gb = round(int(f.readline().split()[1]) / 2**20, 1)
     except (OSError, ValueError, IndexError):
         pass
-    versions = {}
-    for mod in ("keras", "tensorflow", "torch", "jax", "numpy", "keras_efficient_kan"):
-        try:
-            from importlib.metadata import version
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version
 
-            versions[mod] = version(mod.replace("_", "-"))
-        except Exception:  # noqa: BLE001
-            versions[mod] = None
+    versions = {}
+    for mod in ("keras", "tensorflow", "torch", "jax", "jaxlib", "numpy", "keras_efficient_kan"):
+        versions[mod] = None
+        for dist in (mod.replace("_", "-"), mod + "-cpu", mod + "-gpu"):
+            try:
+                versions[mod] = version(dist)
+                break
+            except PackageNotFoundError:
+                continue
+    try:
+        versions["keras_rpn_git"] = subprocess.run(
+            ["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    except OSError:
+        pass
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),
@@ -541,6 +574,12 @@ def main():
         default=None,
         help="time keras_rpn as committed at this git ref (exported to a temp dir) "
         "instead of the working tree, e.g. HEAD",
+    )
+    ap.add_argument(
+        "--isolate",
+        action="store_true",
+        help="make the other backends' frameworks unimportable in each Keras subprocess "
+        "(peak RSS as in a single-backend install)",
     )
     ap.add_argument("--label", default=None, help="free-text label stored with keras_rpn rows")
     ap.add_argument("--timeout", type=int, default=900, help="seconds per subprocess")
