@@ -209,8 +209,9 @@ def forward(heads, inputs, training=None):
     head = heads[0]
     num_heads, channels, units = len(heads), head.channels, head.units
     x = inputs
-    batch_shape = ops.shape(x)[:-1]
+    batch_shape = None
     if len(x.shape) != 2:
+        batch_shape = ops.shape(x)[:-1]
         x = ops.reshape(x, (-1, x.shape[-1]))
     if head.kernel is None:  # l = 0: an empty kernel still carries the channel count
         kernel = ops.zeros((num_heads * channels, 0), dtype=head.compute_dtype)

@@ -171,6 +171,15 @@ class IdentityReconciliation(Reconciliation):
     def reconcile(self, kernel):
         return ops.reshape(kernel, (-1, self.units, self.input_dim))
 
+    def contract(self, expansion, x, kernel, training=None):
+        # The (C, n D) kernel already is the stacked (C n, D) matrix: one reshape,
+        # not the base class's (C, n, D) detour (each keras.ops call costs ~15-30 us
+        # of dispatch in torch eager mode).
+        channels = int(kernel.shape[0])
+        flat = ops.reshape(kernel, (channels * self.units, self.input_dim))
+        y = ops.matmul(expansion.call(x, training=training), ops.transpose(flat))
+        return ops.reshape(y, (-1, channels, self.units))
+
 
 def _bernoulli_initializer(p, seed):
     """Initializer drawing `[u < p]` with `u ~ U(0, 1)`."""
