@@ -7,54 +7,10 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_rpn import processing
 from keras_rpn.registry import Registry
 
 _LOW_PRECISION = ("float16", "bfloat16")
-
-# Names accepted for `preprocessing` / `postprocessing`, besides Keras activations.
-# "layer_norm" is tinyBIG's `F.layer_norm`: last axis, no affine parameters.
-_PROCESSING_NAMES = {
-    "layer_norm": lambda dtype: keras.layers.LayerNormalization(
-        epsilon=1e-5, center=False, scale=False, dtype=dtype
-    ),
-    "layer_normalization": lambda dtype: keras.layers.LayerNormalization(dtype=dtype),
-    "batch_norm": lambda dtype: keras.layers.BatchNormalization(dtype=dtype),
-    "batch_normalization": lambda dtype: keras.layers.BatchNormalization(dtype=dtype),
-    "dropout": lambda dtype: keras.layers.Dropout(0.5, dtype=dtype),
-}
-
-
-def _processing_layer(argument, spec, dtype):
-    """One Keras layer from a processing spec (layer, config dict, name or callable)."""
-    if isinstance(spec, keras.layers.Layer):
-        return spec
-    if isinstance(spec, dict):
-        return keras.layers.deserialize(spec)
-    if isinstance(spec, str):
-        key = spec.strip().lower()
-        if key in _PROCESSING_NAMES:
-            return _PROCESSING_NAMES[key](dtype)
-        try:
-            activation = keras.activations.get(key)
-        except ValueError:
-            activation = None
-        if activation is not None:
-            return keras.layers.Activation(key, dtype=dtype)
-    elif callable(spec):
-        return keras.layers.Activation(spec, dtype=dtype)
-    raise ValueError(
-        f"Received an invalid value for `{argument}`: expected a Keras layer, a layer "
-        f"config dict, a Keras activation name or one of {sorted(_PROCESSING_NAMES)} "
-        f"(or a list of these). Received: {argument}={spec!r}"
-    )
-
-
-def _processing_layers(argument, specs, dtype):
-    if specs is None:
-        return []
-    if not isinstance(specs, (list, tuple)):
-        specs = [specs]
-    return [_processing_layer(argument, spec, dtype) for spec in specs]
 
 
 class Expansion(keras.layers.Layer):
@@ -106,10 +62,8 @@ class Expansion(keras.layers.Layer):
 
     def __init__(self, preprocessing=None, postprocessing=None, **kwargs):
         super().__init__(**kwargs)
-        self.preprocessing = _processing_layers("preprocessing", preprocessing, self.dtype_policy)
-        self.postprocessing = _processing_layers(
-            "postprocessing", postprocessing, self.dtype_policy
-        )
+        self.preprocessing = processing.layers("preprocessing", preprocessing, self.dtype_policy)
+        self.postprocessing = processing.layers("postprocessing", postprocessing, self.dtype_policy)
 
     @property
     def has_processing(self):

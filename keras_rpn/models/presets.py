@@ -31,45 +31,9 @@ each RPN layer.
 
 import keras
 
+from keras_rpn import processing
 from keras_rpn import validation
 from keras_rpn.models.rpn import RPN
-
-# Names accepted in `ProcessedRPN(postprocessing=...)`, besides Keras activation names.
-_PROCESSING_NAMES = {
-    "batch_norm": lambda: keras.layers.BatchNormalization(),
-    "batch_normalization": lambda: keras.layers.BatchNormalization(),
-    # tinyBIG's `F.layer_norm`: last axis, no affine parameters.
-    "layer_norm": lambda: keras.layers.LayerNormalization(epsilon=1e-5, center=False, scale=False),
-    "layer_normalization": lambda: keras.layers.LayerNormalization(),
-    "dropout": lambda: keras.layers.Dropout(0.5),
-}
-
-
-def processing_layer(spec):
-    """A Keras layer from a processing spec: a layer, a layer config dict or a name.
-
-    Names: `"batch_norm"`, `"layer_norm"` (last axis, no affine parameters, as
-    tinyBIG's `layer_norm`), `"layer_normalization"`, `"dropout"` (rate 0.5), or any
-    Keras activation name (`"relu"`, `"silu"`, `"softmax"`, ...).
-    """
-    if isinstance(spec, keras.layers.Layer):
-        return spec
-    if isinstance(spec, dict):
-        return keras.layers.deserialize(spec)
-    if isinstance(spec, str):
-        key = spec.strip().lower()
-        if key in _PROCESSING_NAMES:
-            return _PROCESSING_NAMES[key]()
-        try:
-            keras.activations.get(key)
-        except ValueError:
-            pass
-        else:
-            return keras.layers.Activation(key)
-    raise ValueError(
-        "Expected a processing step to be a Keras layer, a layer config dict, a Keras "
-        f"activation name or one of {sorted(_PROCESSING_NAMES)}. Received: {spec!r}"
-    )
 
 
 @keras.saving.register_keras_serializable(package="keras_rpn")
@@ -146,7 +110,7 @@ class ProcessedRPN(RPN):
                 entry = []
             elif not isinstance(entry, (list, tuple)):
                 entry = [entry]
-            groups.append([processing_layer(spec) for spec in entry])
+            groups.append(processing.layers("postprocessing", entry))
         return groups
 
     def postprocessing_groups(self):
