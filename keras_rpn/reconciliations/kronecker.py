@@ -189,7 +189,12 @@ class HMReconciliation(KroneckerReconciliation):
 class _RankMixin:
     """Shared handling of the rank `r` of the LPHM families."""
 
-    def _check_rank(self):
+    def __init__(self, p=None, q=None, r=2, **kwargs):
+        super().__init__(p=p, q=q, **kwargs)
+        self.r = validation.positive_int("r", r)
+
+    def build(self, input_shape):
+        super().build(input_shape)
         validation.at_most("r", self.r, "min(n, D)", min(self.units, self.input_dim))
 
     def get_config(self):
@@ -223,14 +228,6 @@ class LPHMReconciliation(_RankMixin, KroneckerReconciliation):
     """
 
     parameter_degree = 3
-
-    def __init__(self, p=None, q=None, r=2, **kwargs):
-        super().__init__(p=p, q=q, **kwargs)
-        self.r = validation.positive_int("r", r)
-
-    def build(self, input_shape):
-        super().build(input_shape)
-        self._check_rank()
 
     def num_params(self, units, input_dim):
         p, q, s, t = self.block_shape(units, input_dim)
@@ -288,14 +285,6 @@ class DualLPHMReconciliation(_RankMixin, KroneckerReconciliation):
     """
 
     parameter_degree = 4
-
-    def __init__(self, p=None, q=None, r=2, **kwargs):
-        super().__init__(p=p, q=q, **kwargs)
-        self.r = validation.positive_int("r", r)
-
-    def build(self, input_shape):
-        super().build(input_shape)
-        self._check_rank()
 
     def num_params(self, units, input_dim):
         p, q, s, t = self.block_shape(units, input_dim)
