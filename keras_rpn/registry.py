@@ -22,9 +22,20 @@ class Registry:
         self.family = family
         self.base_class = base_class
         self._classes = {}
+        self._tinybig_names = {}
 
-    def register(self, *names):
-        """Class decorator: registers `cls` with Keras and under `names`."""
+    def register(self, *names, tinybig=None):
+        """Class decorator: registers `cls` with Keras and under `names`.
+
+        Args:
+            *names: short names the family's `get()` resolves to the class.
+            tinybig: tinyBIG's class name for the function (without its module,
+                e.g. `"taylor_expansion"`), used by `keras_rpn.config` to write
+                tinyBIG configurations. Defaults to the first of `names` ending in
+                `_<family>`; functions tinyBIG does not have need none.
+        """
+        if tinybig is not None and not isinstance(tinybig, str):
+            raise TypeError(f"`tinybig` must be a class name string. Received: {tinybig!r}")
 
         def decorator(cls):
             if not issubclass(cls, self.base_class):
@@ -33,7 +44,9 @@ class Registry:
                     f"to be registered as a {self.family}."
                 )
             cls = keras.saving.register_keras_serializable(package="keras_rpn")(cls)
-            for name in names:
+            suffix = f"_{self.family}"
+            tinybig_name = tinybig or next((n for n in names if n.endswith(suffix)), None)
+            for name in dict.fromkeys((*names, *([tinybig] if tinybig else []))):
                 if name in self._classes and self._classes[name] is not cls:
                     raise ValueError(
                         f"The {self.family} name {name!r} is already taken by "
@@ -41,9 +54,23 @@ class Registry:
                     )
                 self._classes[name] = cls
             self._classes.setdefault(cls.__name__, cls)
+            if tinybig_name is not None:
+                self._tinybig_names[cls] = tinybig_name
             return cls
 
         return decorator
+
+    def entries(self):
+        """`(name, class)` pairs of every registered name (class names included)."""
+        return list(self._classes.items())
+
+    def classes(self):
+        """The registered classes, each once, in registration order."""
+        return list(dict.fromkeys(self._classes.values()))
+
+    def tinybig_name(self, cls):
+        """tinyBIG's class name of `cls` (e.g. `"taylor_expansion"`), or `None`."""
+        return self._tinybig_names.get(cls)
 
     def names(self):
         """The registered short names (class names excluded), sorted."""

@@ -8,6 +8,7 @@ from keras_rpn.expansions.base import Expansion
 from keras_rpn.expansions.base import get
 from keras_rpn.expansions.base import names
 from keras_rpn.expansions.base import register
+from keras_rpn.expansions.base import registry
 from keras_rpn.expansions.basic import IdentityExpansion
 from keras_rpn.expansions.basic import LinearExpansion
 from keras_rpn.expansions.basic import ReciprocalExpansion

@@ -148,9 +148,10 @@ def _build_processing(expansion, argument, layer, shape):
     return out
 
 
-_registry = Registry("expansion", Expansion)
-register = _registry.register
-names = _registry.names
+registry = Registry("expansion", Expansion)
+_registry = registry  # the name older code and tests use
+register = registry.register
+names = registry.names
 
 
 def get(identifier, **overrides):

@@ -89,7 +89,9 @@ class WaveletExpansion(Expansion):
         }
 
 
-@register("haar", "haar_wavelet", "haar_wavelet_expansion", "harr_wavelet_expansion")
+@register(
+    "haar", "haar_wavelet", "haar_wavelet_expansion", tinybig="harr_wavelet_expansion"
+)
 class HaarWaveletExpansion(WaveletExpansion):
     """Haar wavelet expansion.
 

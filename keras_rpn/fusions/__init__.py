@@ -7,6 +7,7 @@ from keras_rpn.fusions.base import Fusion
 from keras_rpn.fusions.base import get
 from keras_rpn.fusions.base import names
 from keras_rpn.fusions.base import register
+from keras_rpn.fusions.base import registry
 from keras_rpn.fusions.concatenation import ConcatenationFusion
 from keras_rpn.fusions.concatenation import ParameterizedConcatenationFusion
 from keras_rpn.fusions.metric import L1NormFusion

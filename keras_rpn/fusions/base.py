@@ -47,9 +47,10 @@ class Fusion(keras.layers.Layer):
         return tuple(input_shape[:-2]) + (self.output_dim(input_shape[-2], input_shape[-1]),)
 
 
-_registry = Registry("fusion", Fusion)
-register = _registry.register
-names = _registry.names
+registry = Registry("fusion", Fusion)
+_registry = registry  # the name older code and tests use
+register = registry.register
+names = registry.names
 
 
 def get(identifier, **overrides):

@@ -7,6 +7,7 @@ from keras_rpn.reconciliations.base import Reconciliation
 from keras_rpn.reconciliations.base import get
 from keras_rpn.reconciliations.base import names
 from keras_rpn.reconciliations.base import register
+from keras_rpn.reconciliations.base import registry
 from keras_rpn.reconciliations.basic import ConstantEyeReconciliation
 from keras_rpn.reconciliations.basic import ConstantReconciliation
 from keras_rpn.reconciliations.basic import IdentityReconciliation

@@ -125,9 +125,10 @@ def project_low_rank(expansion, x, left, basis, training=None):
     return p if left is None else ops.einsum("bcr,cnr->bcn", p, left)
 
 
-_registry = Registry("reconciliation", Reconciliation)
-register = _registry.register
-names = _registry.names
+registry = Registry("reconciliation", Reconciliation)
+_registry = registry  # the name older code and tests use
+register = registry.register
+names = registry.names
 
 
 def get(identifier, **overrides):

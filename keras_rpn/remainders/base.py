@@ -46,9 +46,10 @@ class Remainder(keras.layers.Layer):
         }
 
 
-_registry = Registry("remainder", Remainder)
-register = _registry.register
-names = _registry.names
+registry = Registry("remainder", Remainder)
+_registry = registry  # the name older code and tests use
+register = registry.register
+names = registry.names
 
 
 def get(identifier, **overrides):

@@ -1,0 +1,110 @@
+"""One tinyBIG function config -> a validated keras_rpn component config."""
+
+import copy
+
+from keras_rpn import expansions
+from keras_rpn.config.names import _FAMILIES
+from keras_rpn.config.schema import _drop
+from keras_rpn.config.schema import _function_spec
+from keras_rpn.config.schema import _short
+from keras_rpn.config.steps import _check_widths
+from keras_rpn.config.steps import _is_activation
+from keras_rpn.config.steps import _pop_processing
+from keras_rpn.config.steps import _process_steps
+
+
+def _component(family, class_path, params, where):
+    """A keras_rpn config dict `{"class_name", "config"}` for one function, validated."""
+    module = _FAMILIES[family]
+    name = _short(class_path)
+    try:
+        cls = module.registry.lookup(name)
+    except ValueError:
+        raise ValueError(
+            f"Cannot map the {family} class {class_path!r} at {where}: keras_rpn has no "
+            f"{family} of that name. Known names: {', '.join(module.names())}."
+        ) from None
+    config = {"class_name": name, "config": params}
+    try:
+        module.get(copy.deepcopy(config))
+    except TypeError as e:
+        raise ValueError(
+            f"Cannot map the parameters {sorted(params)} of {class_path!r} "
+            f"({cls.__name__}) at {where}: {e}"
+        ) from None
+    except ValueError as e:
+        raise ValueError(f"{where} ({class_path}): {e}") from None
+    return config
+
+
+
+def _expansion(spec, where, m=None):
+    class_path, params = _function_spec(spec, where)
+    params = _drop(params)
+    pre = _pop_processing(params, "preprocess", where)
+    post = _pop_processing(params, "postprocess", where)
+    children = None
+    for key in (
+        "composition_function_configs",
+        "composition_functions",
+        "expansion_function_configs",
+    ):
+        value = params.pop(key, None)
+        if value is not None:
+            if children is not None:
+                raise ValueError(f"{where}: give the composed expansions only once.")
+            children = [_expansion(child, f"{where}.{key}[{i}]") for i, child in enumerate(value)]
+    if children is not None:
+        params["composition_functions"] = children
+    params["preprocessing"] = [layer for layer, _ in pre] or None
+    params["postprocessing"] = [layer for layer, _ in post] or None
+    if params["preprocessing"] is None:
+        del params["preprocessing"]
+    if params["postprocessing"] is None:
+        del params["postprocessing"]
+    config = _component("expansion", class_path, params, where)
+    if m is not None:
+        output_dim = expansions.get(copy.deepcopy(config)).output_dim(m)
+        _check_widths(pre, m, f"{where} (preprocess)")
+        _check_widths(post, output_dim, f"{where} (postprocess)")
+    return config
+
+
+def _reconciliation(spec, where):
+    class_path, params = _function_spec(spec, where)
+    params = _drop(params)
+    use_bias = bool(params.pop("enable_bias", False))
+    for prefix in ("preprocess", "postprocess"):
+        if _pop_processing(params, prefix, where):
+            raise NotImplementedError(f"{where}: keras_rpn reconciliations take no {prefix}.")
+    return _component("reconciliation", class_path, params, where), use_bias
+
+
+def _remainder(spec, where):
+    class_path, params = _function_spec(spec, where)
+    params = _drop(params, ("name", "device", "require_parameters", "m", "n"))
+    steps = []
+    for key in ("activation_function_configs", "activation_functions", "activation_function"):
+        steps += _process_steps(params.pop(key, None), f"{where}.{key}")
+    if len(steps) > 1 or (steps and not _is_activation(steps[0][0])):
+        raise NotImplementedError(
+            f"{where}: keras_rpn remainders take one activation; received "
+            f"{[layer['class_name'] for layer, _ in steps]}."
+        )
+    if steps and steps[0][0]["config"]["activation"] != "linear":
+        params["activation"] = steps[0][0]["config"]["activation"]
+    if "enable_bias" in params:
+        if params.pop("enable_bias"):
+            params["use_bias"] = True
+    return _component("remainder", class_path, params, where)
+
+
+def _fusion(spec, where):
+    class_path, params = _function_spec(spec, where)
+    params = _drop(params, ("name", "device", "require_parameters", "dims"))
+    if "n" in params:
+        params["units"] = params.pop("n")
+    for prefix in ("preprocess", "postprocess"):
+        if _pop_processing(params, prefix, where):
+            raise NotImplementedError(f"{where}: keras_rpn fusions take no {prefix}.")
+    return _component("fusion", class_path, params, where)
