@@ -10,6 +10,7 @@ from keras_rpn import config
 from keras_rpn import distribution
 from keras_rpn import expansions
 from keras_rpn import fusions
+from keras_rpn import interdependence
 from keras_rpn import interpret
 from keras_rpn import layers
 from keras_rpn import models

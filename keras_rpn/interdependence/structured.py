@@ -1,0 +1,121 @@
+"""Constant mixing matrices applied as the cheapest equivalent op.
+
+A constant interdependence matrix `A` of shape `(d, d')` (a chain, a graph, PageRank's
+inverse, an identity) is known in numpy when the function is built. `MatrixOp` looks at
+its structure once and applies `z -> A^T z` along the mixing axis with one of:
+
+* `identity`: `A = I`, nothing to compute; `zero`: `A = 0`;
+* `banded` (square `A` whose nonzeros lie on a few diagonals, e.g. a chain or a
+  multihop chain): a sum of shifted copies of `z`, each scaled by a per-position
+  coefficient vector (a chain is a shifted add);
+* `sparse` (at most one entry in eight nonzero, e.g. a graph): a gather of the source
+  rows of every edge, scaled by the edge weights and summed per target with
+  `segment_sum` (a COO sparse product; cost proportional to the number of edges);
+* `dense`: one `einsum` with `A`.
+
+All index tables and coefficients are numpy constants, so the ops have static shapes
+and jit-compile on every backend.
+"""
+
+import numpy as np
+from keras import ops
+
+#: A square matrix with at most this many nonzero diagonals is applied as shifted adds.
+MAX_BANDS = 8
+#: A matrix with at most this fraction of nonzero entries is applied as a sparse product.
+MAX_SPARSE_DENSITY = 0.125
+
+
+def choose_kind(a):
+    """The op `MatrixOp` uses for the numpy matrix `a` (see the module docstring)."""
+    d, d_out = a.shape
+    if d == d_out and np.array_equal(a, np.eye(d, dtype=a.dtype)):
+        return "identity"
+    rows, cols = np.nonzero(a)
+    if len(rows) == 0:
+        return "zero"
+    if d == d_out and d > 1:
+        bands = np.unique(rows - cols)
+        if len(bands) <= MAX_BANDS and 2 * len(bands) < d:
+            return "banded"
+    if len(rows) <= MAX_SPARSE_DENSITY * d * d_out:
+        return "sparse"
+    return "dense"
+
+
+class MatrixOp:
+    """`z -> A^T z` along axis -2 of `z` (shape `(..., d, f)`), for a constant `A`.
+
+    Args:
+        a: the matrix, a numpy array of shape `(d, d')`.
+        kind: `"auto"` (default: `choose_kind(a)`), or one of `"identity"`,
+            `"banded"`, `"sparse"`, `"dense"` to force an op (`"identity"` and
+            `"banded"` need a matrix of that structure).
+    """
+
+    def __init__(self, a, kind="auto"):
+        a = np.asarray(a, dtype="float64")
+        self.a = a
+        self.kind = choose_kind(a) if kind == "auto" else kind
+        d, d_out = a.shape
+        rows, cols = np.nonzero(a)
+        if self.kind == "banded":
+            if d != d_out:
+                raise ValueError(f"A banded op needs a square matrix. Received shape {a.shape}")
+            self.offsets = [int(o) for o in np.unique(rows - cols)]
+            # out[j] = sum_o coef[o][j] * z[j + o]
+            self.coefficients = []
+            for o in self.offsets:
+                j = np.arange(d)
+                i = j + o
+                valid = (i >= 0) & (i < d)
+                coef = np.zeros(d)
+                coef[valid] = a[i[valid], j[valid]]
+                self.coefficients.append(coef)
+            self.pad_low = max(0, -min(self.offsets))
+            self.pad_high = max(0, max(self.offsets))
+        elif self.kind == "sparse":
+            order = np.argsort(cols, kind="stable")
+            self.sources = rows[order].astype("int32")
+            self.targets = cols[order].astype("int32")
+            self.values = a[rows[order], cols[order]]
+        elif self.kind not in ("identity", "zero", "dense"):
+            raise ValueError(
+                "`kind` must be one of 'auto', 'identity', 'zero', 'banded', 'sparse', 'dense'. "
+                f"Received: kind={kind!r}"
+            )
+
+    @property
+    def output_dim(self):
+        return self.a.shape[1]
+
+    def __call__(self, z):
+        dtype = z.dtype
+        if self.kind == "identity":
+            return z
+        if self.kind == "zero":
+            shape = ops.shape(z)
+            return ops.zeros(tuple(shape[:-2]) + (self.output_dim, shape[-1]), dtype=dtype)
+        if self.kind == "dense":
+            return ops.einsum("...if,ij->...jf", z, ops.cast(self.a, dtype))
+        if self.kind == "banded":
+            d = self.a.shape[0]
+            rank = len(z.shape)
+            padding = [(0, 0)] * (rank - 2) + [(self.pad_low, self.pad_high), (0, 0)]
+            padded = ops.pad(z, padding) if self.pad_low or self.pad_high else z
+            out = None
+            for o, coef in zip(self.offsets, self.coefficients):
+                start = self.pad_low + o
+                part = padded[..., start : start + d, :]
+                if not np.all(coef == 1.0):
+                    part = part * ops.cast(coef[:, None], dtype)
+                out = part if out is None else out + part
+            return out
+        # sparse: gather the source rows of every edge, scale, sum per target.
+        moved = ops.moveaxis(z, -2, 0)
+        gathered = ops.take(moved, self.sources, axis=0)
+        weights = ops.cast(self.values.reshape((-1,) + (1,) * (len(z.shape) - 1)), dtype)
+        summed = ops.segment_sum(
+            gathered * weights, self.targets, num_segments=self.output_dim, sorted=False
+        )
+        return ops.moveaxis(summed, 0, -2)

@@ -1,0 +1,264 @@
+"""Interdependence functions xi: numpy references of every formula (per sample, on the
+instance axis), structured ops == dense matrices, names, configs, errors, gradients,
+and heads that train and reload with each kind."""
+
+import keras
+import numpy as np
+import pytest
+from checks import BACKEND
+from checks import assert_config_roundtrip
+from checks import assert_save_load
+from checks import gradients
+from keras import ops
+
+from keras_rpn import interdependence
+from keras_rpn.interdependence import MatrixOp
+
+RNG = np.random.default_rng(0)
+# One shared input for every case: batch 2, N = 6 instances, m = 4 features.
+X = RNG.normal(size=(2, 6, 4)).astype("float32")
+N, M = X.shape[1], X.shape[2]
+
+
+def numpy_of(t):
+    return ops.convert_to_numpy(t)
+
+
+def apply_instance(a, x):
+    """A^T x per sample, A of shape (N, N') or (batch, N, N')."""
+    return np.einsum("nk,bnf->bkf" if a.ndim == 2 else "bnk,bnf->bkf", a, x)
+
+
+def apply_attribute(a, x):
+    return np.einsum("bnm,mk->bnk" if a.ndim == 2 else "bnm,bmk->bnk", x, a)
+
+
+# ---------------------------------------------------------------- topology references
+def ref_adjacency(n, links, directed=True, self_dep=False, scale=1.0):
+    a = np.zeros((n, n))
+    for i, j in links:
+        a[i, j] += 1
+        if not directed and a[j, i] < a[i, j]:
+            a[j, i] = a[i, j]
+    if not directed:
+        a = np.maximum(a, a.T)
+    return a + scale * np.eye(n) * self_dep
+
+
+def ref_normalize(a, mode):
+    def nz(s):
+        return np.where(s == 0, 1, s)
+
+    if mode == "row":
+        return a / nz(a.sum(1, keepdims=True))
+    if mode == "column":
+        return a / nz(a.sum(0, keepdims=True))
+    if mode == "row_column":
+        a = a / np.sqrt(nz(a.sum(1, keepdims=True)))
+        return a / np.sqrt(nz(a.sum(0, keepdims=True)))
+    d = np.diag(1 / np.sqrt(nz(a.sum(1))))
+    return d @ a @ d
+
+
+def chain_links(n):
+    return [(i, i + 1) for i in range(n - 1)]
+
+
+def ref_expm(a):
+    out, term = np.eye(len(a)), np.eye(len(a))
+    for k in range(1, 40):
+        term = term @ a / k
+        out = out + term
+    return out
+
+
+GRAPH = [(0, 1), (1, 2), (2, 0), (3, 3), (1, 3), (1, 3)]  # self-loop, duplicate; 4, 5 isolated
+GRAPH_U = ref_adjacency(N, GRAPH, directed=False)
+
+TOPOLOGY = [
+    ("chain", {}, ref_adjacency(N, chain_links(N), self_dep=True)),
+    (
+        "chain_interdependence",
+        {"bi_directional": True, "normalization": True, "self_scaling": 2.0},
+        ref_normalize(ref_adjacency(N, chain_links(N), False, True, 2.0), "row"),
+    ),
+    (
+        "multihop_chain",
+        {"h": 2, "self_dependence": False},
+        np.linalg.matrix_power(ref_adjacency(N, chain_links(N)), 2),
+    ),
+    (
+        "multihop_chain",
+        {"h": 3, "accumulative": True, "bi_directional": True},
+        ref_normalize(
+            sum(np.linalg.matrix_power(ref_adjacency(N, chain_links(N), False, True), k) for k in (1, 2, 3)),
+            "column",
+        ),
+    ),
+    (
+        "inverse_approx_multihop_chain",
+        {},
+        np.triu(np.ones((N, N))),  # (I - shift)^-1: a cumulative sum
+    ),
+    (
+        "inverse_approx_multihop_chain",
+        {"bi_directional": True},
+        ref_normalize(
+            sum(np.linalg.matrix_power(ref_adjacency(N, chain_links(N), False), k) for k in range(1, N)),
+            "column",
+        ),
+    ),
+    ("exponential_approx_multihop_chain", {}, ref_expm(ref_adjacency(N, chain_links(N)))),
+    ("graph", {"links": GRAPH}, ref_adjacency(N, GRAPH)),
+    (
+        "graph_interdependence",
+        {"links": GRAPH, "directed": False, "self_dependence": True, "normalization": True,
+         "normalization_mode": "symmetric"},
+        ref_normalize(GRAPH_U + np.eye(N), "symmetric"),
+    ),
+    (
+        "graph",
+        {"nodes": ["a", "b", "c", "d", "e", "f"], "links": [("b", "a"), ("f", "a")],
+         "normalization": True, "normalization_mode": "row_column"},
+        ref_normalize(ref_adjacency(N, [(1, 0), (5, 0)]), "row_column"),
+    ),
+    ("graph", {"adjacency": 0.5 * GRAPH_U, "normalization": True, "normalization_mode": "column"},
+     ref_normalize(0.5 * GRAPH_U, "column")),
+    (
+        "multihop_graph",
+        {"links": GRAPH, "h": 2, "accumulative": True, "directed": False},
+        GRAPH_U + GRAPH_U @ GRAPH_U,
+    ),
+    (
+        "pagerank",
+        {"links": GRAPH, "directed": False, "normalization": True, "normalization_mode": "column"},
+        0.15 * np.linalg.inv(np.eye(N) - 0.85 * ref_normalize(GRAPH_U, "column")),
+    ),
+]
+
+
+@pytest.mark.parametrize("name, kwargs, a", TOPOLOGY, ids=[f"{c[0]}-{i}" for i, c in enumerate(TOPOLOGY)])
+def test_topological_matches_numpy(name, kwargs, a):
+    xi = interdependence.get(name, **kwargs)
+    np.testing.assert_allclose(numpy_of(xi(X)), apply_instance(a, X), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(numpy_of(xi.matrix()), a, rtol=1e-5, atol=1e-6)
+    # The same matrix mixing the feature axis (attribute type) of a (batch, N) input.
+    xa = interdependence.get(name, interdependence_type="attribute", **kwargs)
+    flat = X[:, :, 0]
+    np.testing.assert_allclose(numpy_of(xa(flat)), flat @ a, rtol=1e-5, atol=1e-5)
+
+
+def test_structured_ops_are_the_cheap_ones():
+    chain = interdependence.get("chain")
+    chain.build((None, 64, 3))
+    assert chain.op.kind == "banded"
+    hops = interdependence.get("multihop_chain", h=3, bi_directional=True)
+    hops.build((None, 64, 3))
+    assert hops.op.kind == "banded" and len(hops.op.offsets) == 7
+    graph = interdependence.get("graph", links=[(i, (5 * i + 1) % 64) for i in range(64)])
+    graph.build((None, 64, 3))
+    assert graph.op.kind == "sparse"
+    rank = interdependence.get("pagerank", links=chain_links(64))
+    rank.build((None, 64, 3))
+    assert rank.op.kind == "dense"
+    eye = interdependence.get("identity", interdependence_type="instance")
+    eye.build((None, 64, 3))
+    assert eye.op.kind == "identity"
+
+
+@pytest.mark.parametrize("kind", ["banded", "sparse", "dense"])
+def test_matrix_op_kinds_equal_the_dense_product(kind):
+    a = np.diag(np.arange(1.0, 9.0)) + np.diag(np.full(7, -2.0), 1) + np.diag(np.full(6, 0.5), -2)
+    z = RNG.normal(size=(3, 8, 2)).astype("float32")
+    y = numpy_of(MatrixOp(a, kind=kind)(ops.convert_to_tensor(z)))
+    np.testing.assert_allclose(y, apply_instance(a, z), rtol=1e-5, atol=1e-5)
+
+
+# --------------------------------------------------------------------- basic references
+BASIC = [
+    ("constant", {"A": np.arange(8.0).reshape(4, 2) / 8}, np.arange(8.0).reshape(4, 2) / 8),
+    ("constant_c_interdependence", {"c": 0.5, "m_prime": 3}, np.full((M, 3), 0.5)),
+    ("zero", {}, np.zeros((M, M))),
+    ("one_interdependence", {"m_prime": 2}, np.ones((M, 2))),
+    ("identity", {}, np.eye(M)),
+    ("eye_interdependence", {"m_prime": 2}, np.eye(M, 2)),
+]
+
+
+@pytest.mark.parametrize("name, kwargs, a", BASIC, ids=[c[0] for c in BASIC])
+def test_basic_matches_numpy(name, kwargs, a):
+    xi = interdependence.get(name, **kwargs)
+    np.testing.assert_allclose(numpy_of(xi(X)), apply_attribute(a, X), rtol=1e-6, atol=1e-6)
+    assert xi.compute_output_shape(X.shape) == (2, N, a.shape[1])
+
+
+def test_instance_type_basic_functions():
+    xi = interdependence.get("one", interdependence_type="row", b_prime=2)
+    np.testing.assert_allclose(numpy_of(xi(X)), np.repeat(X.sum(1, keepdims=True), 2, axis=1), rtol=1e-5)
+    xi = interdependence.get("zero", interdependence_type="instance")
+    np.testing.assert_array_equal(numpy_of(xi(X)), np.zeros_like(X))
+
+
+# ----------------------------------------------------------------------- common checks
+ALL_CASES = [(c[0], c[1]) for c in TOPOLOGY + BASIC]
+
+
+@pytest.mark.parametrize("name, kwargs", ALL_CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(ALL_CASES)])
+def test_config_roundtrip(name, kwargs):
+    xi = interdependence.get(name, **kwargs)
+    xi.build(X.shape)
+    clone = assert_config_roundtrip(xi)
+    np.testing.assert_allclose(numpy_of(clone(X)), numpy_of(xi(X)), rtol=1e-6)
+
+
+def test_names_resolve_by_short_and_tinybig_name():
+    for name in interdependence.names():
+        cls = interdependence.base._registry.lookup(name)
+        assert issubclass(cls, interdependence.Interdependence)
+    assert interdependence.get("eye_interdependence").__class__ is interdependence.IdentityInterdependence
+    with pytest.raises(ValueError, match="Unknown interdependence"):
+        interdependence.get("no_such_interdependence")
+
+
+def test_gradients_are_finite():
+    xi = interdependence.get("graph", links=GRAPH, normalization=True, normalization_mode="symmetric",
+                             directed=False, self_dependence=True)
+    xi.build(X.shape)
+    g = gradients(lambda t: xi(t), X)
+    assert np.all(np.isfinite(g)) and np.any(g != 0)
+
+
+def test_bad_input_raises_clear_errors():
+    with pytest.raises(ValueError, match="instance axis"):
+        interdependence.get("chain")(X[:, 0, :])
+    with pytest.raises(ValueError, match="chain_length"):
+        interdependence.get("chain", chain_length=5)(X)
+    with pytest.raises(ValueError, match="graph has 3 nodes"):
+        interdependence.get("graph", nodes=3, links=[(0, 1)])(X)
+    with pytest.raises(ValueError, match="square"):
+        interdependence.get("graph", adjacency=np.ones((6, 5)))
+    with pytest.raises(ValueError, match="not both"):
+        interdependence.get("graph")
+    with pytest.raises(ValueError, match="not in `nodes`"):
+        interdependence.get("graph", nodes=[0, 1, 2, 3, 4, 5], links=[(0, 9)])(X)
+    with pytest.raises(ValueError, match="normalization_mode"):
+        interdependence.get("chain", normalization_mode="both")
+    with pytest.raises(ValueError, match="interdependence_type"):
+        interdependence.get("chain", interdependence_type="batch")
+    with pytest.raises(ValueError, match="`A` has 3 rows"):
+        interdependence.get("constant", A=np.ones((3, 3)))(X)
+    with pytest.raises(ValueError, match="built for 6 instances"):
+        xi = interdependence.get("chain")
+        xi.build(X.shape)
+        xi(X[:, :5])
+
+
+def test_model_with_interdependences_saves_and_fits_under_jit(tmp_path):
+    inputs = keras.Input((N, M))
+    z = interdependence.get("graph", links=GRAPH, directed=False, normalization=True)(inputs)
+    z = interdependence.get("chain", bi_directional=True)(z)
+    z = keras.layers.Dense(3)(z)
+    model = keras.Model(inputs, z)
+    model.compile(optimizer="sgd", loss="mse", jit_compile=True)
+    model.fit(X, np.zeros((2, N, 3)), epochs=1, verbose=0)
+    assert_save_load(model, X)
