@@ -200,7 +200,7 @@ def test_instance_type_basic_functions():
 
 
 # ----------------------------------------------------------------------- common checks
-ALL_CASES = [(c[0], c[1]) for c in TOPOLOGY + BASIC]
+ALL_CASES = [(c[0], c[1]) for c in TOPOLOGY + BASIC]  # extended below
 
 
 @pytest.mark.parametrize("name, kwargs", ALL_CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(ALL_CASES)])
@@ -257,6 +257,7 @@ def test_model_with_interdependences_saves_and_fits_under_jit(tmp_path):
     inputs = keras.Input((N, M))
     z = interdependence.get("graph", links=GRAPH, directed=False, normalization=True)(inputs)
     z = interdependence.get("chain", bi_directional=True)(z)
+    z = interdependence.get("cuboid_patch", h=3, w=2, p_h=1, p_w=0)(z)  # 6 nodes as a 3x2 grid
     z = keras.layers.Dense(3)(z)
     model = keras.Model(inputs, z)
     # jit_compile=True is XLA on JAX and TF; on torch it is torch.compile, which Keras
@@ -264,3 +265,84 @@ def test_model_with_interdependences_saves_and_fits_under_jit(tmp_path):
     model.compile(optimizer="sgd", loss="mse", jit_compile=BACKEND != "torch")
     model.fit(X, np.zeros((2, N, 3)), epochs=1, verbose=0)
     assert_save_load(model, X)
+
+
+# -------------------------------------------------------------------- geometric patches
+def ref_patch_matrix(grid, offsets, strides, mode):
+    """tinyBIG's dense patch matrix, built by loops (row = cell, column = patch slot)."""
+    h, w, d = grid
+    centres = [(i, j, k) for i in range(0, h, strides[0]) for j in range(0, w, strides[1])
+               for k in range(0, d, strides[2])]
+    cols = len(centres) * len(offsets) if mode == "padding" else len(centres)
+    a = np.zeros((h * w * d, cols))
+    for p, (ci, cj, ck) in enumerate(centres):
+        for s, (oi, oj, ok) in enumerate(offsets):
+            i, j, k = ci + oi, cj + oj, ck + ok
+            if 0 <= i < h and 0 <= j < w and 0 <= k < d:
+                a[i * w * d + j * d + k, p * len(offsets) + s if mode == "padding" else p] += 1
+    return a, len(centres)
+
+
+def ref_patches(x, grid, offsets, strides, mode):
+    """Patch contents (batch, P, C k) the tinyBIG way: channel-major X (b C, hwd) times A."""
+    b, cells, c = x.shape
+    a, num_patches = ref_patch_matrix(grid, offsets, strides, mode)
+    flat = np.transpose(x, (0, 2, 1)).reshape(b * c, cells) @ a
+    if mode == "padding":
+        return np.transpose(flat.reshape(b, c, num_patches, len(offsets)), (0, 2, 1, 3)).reshape(b, num_patches, -1)
+    return np.transpose(flat.reshape(b, c, num_patches), (0, 2, 1))
+
+
+CUBE = [(i, j, 0) for i in (-1, 0, 1) for j in (-1, 0, 1)]
+DISK = [(i, j, k) for i in (-1, 0, 1) for j in (-1, 0, 1) if i * i + j * j <= 1 for k in (0, 1)]
+BALL = [(i, j, k) for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1) if i * i + j * j + k * k <= 1]
+GEOMETRIC = [
+    ("cuboid_patch", {"h": 4, "w": 3}, (4, 3, 1), CUBE, (1, 1, 1), "padding"),
+    ("cuboid_patch_padding_based_geometric_interdependence",
+     {"h": 4, "w": 3, "p_h": 1, "p_w": 1, "packing_strategy": "complete_square"}, (4, 3, 1), CUBE, (2, 2, 1), "padding"),
+    ("cuboid_patch_aggregation", {"h": 4, "w": 3, "cd_h": 2, "cd_w": 1, "cd_d": 1}, (4, 3, 1), CUBE, (2, 1, 1), "aggregation"),
+    ("cylinder_patch_padding_based_geometric_interdependence", {"h": 2, "w": 3, "d": 2, "r": 1, "p_d": 0, "p_d_prime": 1},
+     (2, 3, 2), DISK, (1, 1, 1), "padding"),
+    ("sphere_patch", {"h": 2, "w": 2, "d": 3, "p_r": 1, "packing_strategy": "dense_simple_cubic"}, (2, 2, 3), BALL, (1, 1, 1), "padding"),
+    ("sphere_patch_aggregation_based_geometric_interdependence", {"h": 2, "w": 2, "d": 3, "r": 1}, (2, 2, 3), BALL, (1, 1, 1), "aggregation"),
+]
+GRID_X = RNG.normal(size=(2, 12, 3)).astype("float32")  # 12 cells, 3 channels
+
+
+@pytest.mark.parametrize("name, kwargs, grid, offsets, strides, mode", GEOMETRIC, ids=[f"{c[0]}-{i}" for i, c in enumerate(GEOMETRIC)])
+def test_geometric_patches_match_the_dense_tinybig_matrix(name, kwargs, grid, offsets, strides, mode):
+    xi = interdependence.get(name, **kwargs)
+    y = numpy_of(xi(GRID_X))
+    np.testing.assert_allclose(y, ref_patches(GRID_X, grid, offsets, strides, mode), rtol=1e-5, atol=1e-6)
+    a, _ = ref_patch_matrix(grid, offsets, strides, mode)
+    np.testing.assert_array_equal(numpy_of(xi.matrix()), a)
+    assert xi.compute_output_shape(GRID_X.shape) == (2,) + y.shape[1:]
+    clone = assert_config_roundtrip(xi)
+    np.testing.assert_array_equal(numpy_of(clone(GRID_X)), y)
+
+
+def test_geometric_grid_layout_normalisation_and_instance_type():
+    grid_x = GRID_X.reshape(2, 4, 3, 3)
+    xi = interdependence.get("cuboid_patch", cd_h=2, cd_w=2, cd_d=1)
+    y = numpy_of(xi(grid_x))
+    assert y.shape == (2, 2, 2, 27)
+    np.testing.assert_allclose(y.reshape(2, 4, 27), ref_patches(GRID_X, (4, 3, 1), CUBE, (2, 2, 1), "padding"), rtol=1e-5)
+    # Column normalisation in aggregation mode is mean pooling over the in-grid cells.
+    xi = interdependence.get("cuboid_patch_aggregation", h=4, w=3, normalization=True, normalization_mode="column")
+    a, _ = ref_patch_matrix((4, 3, 1), CUBE, (1, 1, 1), "aggregation")
+    expected = np.einsum("bnc,np->bpc", GRID_X, a / a.sum(0))
+    np.testing.assert_allclose(numpy_of(xi(GRID_X)), expected, rtol=1e-5)
+    xi = interdependence.get("cuboid_patch", h=4, w=3, interdependence_type="instance")
+    a, _ = ref_patch_matrix((4, 3, 1), CUBE, (1, 1, 1), "padding")
+    np.testing.assert_allclose(numpy_of(xi(GRID_X)), apply_instance(a, GRID_X), rtol=1e-5)
+
+
+def test_geometric_bad_grids():
+    with pytest.raises(ValueError, match="does not match the 12 cells"):
+        interdependence.get("cuboid_patch", h=3, w=3)(GRID_X)
+    with pytest.raises(ValueError, match="needs `h` and `w`"):
+        interdependence.get("cuboid_patch")(GRID_X)
+    with pytest.raises(ValueError, match="packing_strategy"):
+        interdependence.get("cuboid_patch", packing_strategy="hexagonal")
+    with pytest.raises(ValueError, match="channel_num"):
+        interdependence.get("cuboid_patch", h=4, w=3, channel_num=2)(GRID_X)

@@ -9,6 +9,7 @@ from keras_rpn.interdependence.base import Interdependence
 from keras_rpn.interdependence.base import get
 from keras_rpn.interdependence.base import names
 from keras_rpn.interdependence.base import register
+from keras_rpn.interdependence.base import registry
 from keras_rpn.interdependence.basic import ConstantCInterdependence
 from keras_rpn.interdependence.basic import ConstantInterdependence
 from keras_rpn.interdependence.basic import IdentityInterdependence
@@ -23,3 +24,13 @@ from keras_rpn.interdependence.topological import MultihopChainInterdependence
 from keras_rpn.interdependence.topological import MultihopGraphInterdependence
 from keras_rpn.interdependence.topological import PageRankMultihopGraphInterdependence
 from keras_rpn.interdependence.topological import TopologicalInterdependence
+from keras_rpn.interdependence.geometric import CuboidPatchAggregationInterdependence
+from keras_rpn.interdependence.geometric import CuboidPatchInterdependence
+from keras_rpn.interdependence.geometric import CuboidPatchPaddingInterdependence
+from keras_rpn.interdependence.geometric import CylinderPatchAggregationInterdependence
+from keras_rpn.interdependence.geometric import CylinderPatchInterdependence
+from keras_rpn.interdependence.geometric import CylinderPatchPaddingInterdependence
+from keras_rpn.interdependence.geometric import GeometricInterdependence
+from keras_rpn.interdependence.geometric import SpherePatchAggregationInterdependence
+from keras_rpn.interdependence.geometric import SpherePatchInterdependence
+from keras_rpn.interdependence.geometric import SpherePatchPaddingInterdependence

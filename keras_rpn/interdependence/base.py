@@ -212,11 +212,12 @@ def items(x, interdependence_type):
     return x if interdependence_type == "instance" else ops.swapaxes(x, -1, -2)
 
 
-_registry = Registry("interdependence", Interdependence)
-register = _registry.register
-names = _registry.names
+registry = Registry("interdependence", Interdependence)
+_registry = registry
+register = registry.register
+names = registry.names
 
 
 def get(identifier, **overrides):
     """Returns an interdependence function from an instance, a name or a config dict."""
-    return _registry.get(identifier, **overrides)
+    return registry.get(identifier, **overrides)
