@@ -6,10 +6,12 @@ subpackage: `expansions` (kappa), `reconciliations` (psi), `remainders` (pi) and
 `fusions`.
 """
 
+from keras_rpn import callbacks
 from keras_rpn import config
 from keras_rpn import distribution
 from keras_rpn import expansions
 from keras_rpn import fusions
+from keras_rpn import grid
 from keras_rpn import interdependence
 from keras_rpn import interpret
 from keras_rpn import layers

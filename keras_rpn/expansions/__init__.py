@@ -18,6 +18,7 @@ from keras_rpn.expansions.combinatorial import CombinatorialNormalExpansion
 from keras_rpn.expansions.composite import CompositeExpansion
 from keras_rpn.expansions.composite import ExtendedExpansion
 from keras_rpn.expansions.composite import NestedExpansion
+from keras_rpn.expansions.grid import GridExpansion
 from keras_rpn.expansions.orthogonal import BesselExpansion
 from keras_rpn.expansions.orthogonal import ChebyshevExpansion
 from keras_rpn.expansions.orthogonal import FibonacciExpansion

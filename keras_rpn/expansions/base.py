@@ -54,6 +54,10 @@ class Expansion(keras.layers.Layer):
 
     float32_compute = False
 
+    #: Whether the expansion has a per-feature grid that `keras_rpn.grid` refits
+    #: (see `keras_rpn.expansions.GridExpansion`).
+    has_grid = False
+
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         cls._expand_has_training_arg = "training" in inspect.signature(cls.expand).parameters
@@ -69,6 +73,15 @@ class Expansion(keras.layers.Layer):
     def has_processing(self):
         """Whether pre- or postprocessing layers wrap the expansion."""
         return bool(self.preprocessing) or bool(self.postprocessing)
+
+    @property
+    def unshared_weights(self):
+        """The weights that may differ between heads made from one config.
+
+        Heads whose expansions hold such weights are computed one by one rather
+        than in one batched contraction. All weights by default.
+        """
+        return self.weights
 
     def output_dim(self, input_dim):
         """The expansion width `D` for an input width `m`."""

@@ -6,12 +6,12 @@ import numpy as np
 from keras import ops
 
 from keras_rpn import validation
-from keras_rpn.expansions.base import Expansion
 from keras_rpn.expansions.base import register
+from keras_rpn.expansions.grid import GridExpansion
 
 
 @register("bspline", "bspline_expansion", "b_spline")
-class BSplineExpansion(Expansion):
+class BSplineExpansion(GridExpansion):
     """B-spline expansion on a uniform grid (Cox-de Boor recursion).
 
     Formula: with `h = (high - low) / t` and knots `g_j = low + (j - d) h` for
@@ -26,11 +26,17 @@ class BSplineExpansion(Expansion):
     Inputs outside `[g_0, g_{t+2d})` give all-zero bases. Computed in float32, so
     that 16-bit policies do not move the knots.
 
+    With `adaptive_grid=True` each feature has its own grid, saved with the model
+    (see `GridExpansion`): it starts at `grid_range` and `keras_rpn.grid.update_grid`
+    refits it to the data, feature `j` then using `low_j, high_j` for `low, high`.
+
     Args:
         grid_range: `(low, high)`, the interval split into `t` pieces (default
             `(-1, 1)`).
         t: number of grid intervals, a positive integer (default 5).
         d: spline degree, a non-negative integer (default 3).
+        adaptive_grid: whether every feature's grid is saved state that
+            `keras_rpn.grid.update_grid` can refit (default `False`).
         **kwargs: `preprocessing`, `postprocessing` (see `Expansion`) and base layer
             keyword arguments, such as `name` and `dtype`.
 
@@ -47,6 +53,10 @@ class BSplineExpansion(Expansion):
         self.t = validation.positive_int("t", t)
         self.d = validation.non_negative_int("d", d)
 
+    @property
+    def reference_range(self):
+        return self.grid_range
+
     def output_dim(self, input_dim):
         return input_dim * (self.t + self.d)
 
@@ -62,11 +72,12 @@ class BSplineExpansion(Expansion):
         # Same values as the Cox-de Boor recursion (continuous for d >= 1, zero outside
         # [g_0, g_{t+2d}]), but a handful of elementwise ops on the (.., m, t+d) tensor
         # instead of d rounds of slicing, which XLA and eager backends run far faster.
-        low, high = self.grid_range
-        h = (high - low) / self.t
+        # u = (x - low_j) / h_j, each feature on its own grid of t intervals.
         d = self.d
+        grid_low, scale = self.grid_scale(x)
+        h = (self.grid_range[1] - self.grid_range[0]) / self.t
         shifts = np.arange(self.t + d, dtype="float32") - (d - 1) / 2.0
-        u = (x - low) * (1.0 / h)
+        u = (x - grid_low) * (scale * (1.0 / h))
         z = ops.abs(ops.expand_dims(u, -1) - ops.cast(shifts, x.dtype))
         bases = None
         for k in range((d + 2) // 2):
@@ -84,7 +95,7 @@ class BSplineExpansion(Expansion):
         h = (high - low) / self.t
         knots = low + h * (ops.arange(-self.d, self.t + self.d + 1, dtype="float32"))
         knots = ops.cast(knots, x.dtype)
-        xe = ops.expand_dims(x, -1)
+        xe = ops.expand_dims(self.to_reference(x), -1)
         bases = ops.cast(ops.logical_and(xe >= knots[:-1], xe < knots[1:]), x.dtype)
         for k in range(1, self.d + 1):
             left = (xe - knots[: -(k + 1)]) * bases[..., :-1]

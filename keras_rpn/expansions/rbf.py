@@ -6,8 +6,8 @@ import numpy as np
 from keras import ops
 
 from keras_rpn import validation
-from keras_rpn.expansions.base import Expansion
 from keras_rpn.expansions.base import register
+from keras_rpn.expansions.grid import GridExpansion
 
 
 def _centres(base):
@@ -23,7 +23,7 @@ def _centres(base):
     return tuple(values)
 
 
-class RBFExpansion(Expansion):
+class RBFExpansion(GridExpansion):
     """Base of radial basis expansions `phi((x_j - c_k) epsilon)` on fixed centres.
 
     The centres are `c = linspace(low, high, num_interval)` over `base_range`, or
@@ -31,12 +31,19 @@ class RBFExpansion(Expansion):
     of `x_1`, then those of `x_2`, ..., so `D(m) = m K`. A subclass implements
     `phi(r)` for the scaled distance `r = (x - c) epsilon`.
 
+    With `adaptive_grid=True` each feature has its own grid, saved with the model
+    (see `GridExpansion`): it starts at the span of the centres and
+    `keras_rpn.grid.update_grid` refits it to the data, moving and scaling that
+    feature's centres and widths together.
+
     Args:
         base_range: `(low, high)` spanned by the centres (default `(-1, 1)`).
         num_interval: number of centres `K`, a positive integer (default 10).
         epsilon: shape parameter, a positive number (default 1.0).
         base: optional explicit sequence of centres; it then sets `K` and
             `base_range` and `num_interval` are ignored.
+        adaptive_grid: whether every feature's grid is saved state that
+            `keras_rpn.grid.update_grid` can refit (default `False`).
         **kwargs: `preprocessing`, `postprocessing` (see `Expansion`) and base layer
             keyword arguments, such as `name` and `dtype`.
     """
@@ -58,6 +65,13 @@ class RBFExpansion(Expansion):
         low, high = self.base_range
         return np.linspace(low, high, self.num_interval, dtype="float32")
 
+    @property
+    def reference_range(self):
+        centres = self.centres
+        if len(centres) > 1 and centres.max() > centres.min():
+            return float(centres.min()), float(centres.max())
+        return self.base_range
+
     def phi(self, r):
         raise NotImplementedError
 
@@ -66,6 +80,7 @@ class RBFExpansion(Expansion):
 
     def expand(self, x):
         centres = self.centres
+        x = self.to_reference(x)
         r = (ops.expand_dims(x, -1) - ops.cast(centres, x.dtype)) * self.epsilon
         return ops.reshape(self.phi(r), ops.shape(x)[:-1] + (x.shape[-1] * len(centres),))
 
@@ -95,6 +110,7 @@ class GaussianRBFExpansion(RBFExpansion):
         num_interval: number of centres `K`, a positive integer (default 10).
         epsilon: shape parameter, a positive number (default 1.0).
         base: optional explicit sequence of centres (then sets `K`).
+        adaptive_grid: per-feature grids refittable to the data (default `False`).
         **kwargs: `preprocessing`, `postprocessing` (see `Expansion`) and base layer
             keyword arguments, such as `name` and `dtype`.
 
@@ -123,6 +139,7 @@ class InverseQuadraticRBFExpansion(RBFExpansion):
         num_interval: number of centres `K`, a positive integer (default 10).
         epsilon: shape parameter, a positive number (default 1.0).
         base: optional explicit sequence of centres (then sets `K`).
+        adaptive_grid: per-feature grids refittable to the data (default `False`).
         **kwargs: `preprocessing`, `postprocessing` (see `Expansion`) and base layer
             keyword arguments, such as `name` and `dtype`.
 

@@ -164,7 +164,7 @@ class RPNHead(keras.layers.Layer):
         head has no activity regularizer (which `Layer.__call__` applies).
         """
         return not (
-            self.expansion.weights
+            self.expansion.unshared_weights
             or self.reconciliation.weights
             or self.channel_fusion.weights
             or self.activity_regularizer is not None

@@ -53,6 +53,17 @@ class Reconciliation(keras.layers.Layer):
     def variance_gain(self, units, input_dim):
         return 1.0
 
+    def kernel_from_matrices(self, matrices):
+        """The `(C, l)` kernel whose `reconcile` gives `matrices` (`(C, n, D)`, numpy).
+
+        Used to write refitted coefficients back (grid updates, pruning). Only
+        reconciliations whose parameters are the matrix can do it; others raise
+        `NotImplementedError`.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} cannot set its parameters from given matrices."
+        )
+
     def default_initializer(self, units, input_dim):
         """Uniform initializer giving `psi(w)` a Glorot-like scale."""
         target = 2.0 / (units + input_dim)

@@ -1,6 +1,7 @@
 """Basic reconciliations: constants, the identity and masking."""
 
 import keras
+import numpy as np
 from keras import ops
 
 from keras_rpn import validation
@@ -170,6 +171,10 @@ class IdentityReconciliation(Reconciliation):
 
     def reconcile(self, kernel):
         return ops.reshape(kernel, (-1, self.units, self.input_dim))
+
+    def kernel_from_matrices(self, matrices):
+        matrices = np.asarray(matrices)
+        return matrices.reshape(matrices.shape[0], -1)
 
     def contract(self, expansion, x, kernel, training=None):
         # The (C, n D) kernel already is the stacked (C n, D) matrix: one reshape,
