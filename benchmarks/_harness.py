@@ -7,29 +7,32 @@ prints one JSON line. `run.py` and `sweep.py` start it as a subprocess with
 
     KERAS_BACKEND=jax python benchmarks/_harness.py --impl keras_rpn --config bspline_kan
 
-Measurement (the same protocol as the shared anchor `bench_keras_dense.py`, so the
-ratios compare like with like): `model.compile(Adam(1e-3), sparse CE from logits,
-jit_compile=...)`, first `train_on_batch` (compile), `warmup - 1` more, then the median
-of `steps` timed `train_on_batch` calls; forward = median `predict_on_batch`; for cheap
-configs also the per-step mean of one `model.fit` epoch of 20 batches.
+Measurement (keras_rpn and every Keras anchor of `keras_anchors.py` alike, and the same
+protocol as `tinybig_anchors.py`, so the ratios compare like with like):
+`model.compile(Adam(1e-3), sparse CE from logits, jit_compile=...)`, first
+`train_on_batch` (compile), `warmup - 1` more, then the median of `steps` timed
+`train_on_batch` calls; forward = median `predict_on_batch`; for cheap configs also the
+per-step mean of one `model.fit` epoch of 20 batches. Memory: `_memory.MemoryProbe`
+around everything the model does, after the framework is imported and warmed up.
 """
 
 import argparse
 import json
 import os
-import resource
 import statistics
 import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+
+from keras_anchors import ANCHORS  # noqa: E402  (numpy only; Keras is imported later)
 
 # --------------------------------------------------------------------------------------
 # Configs. Each keras_rpn config is an RPN(dims, ...) model; `anchors` name what it is
-# compared with: `keras` = configs of the shared bench_keras_dense.py (same backend),
-# `local` = anchors built here (shapes the shared script does not cover), `tinybig` =
-# config of the shared bench_tinybig.py, `tinybig_extra` = config of tinybig_extra.py.
+# compared with: `keras` = anchors of keras_anchors.py (same backend, same worker),
+# `tinybig` = whether tinybig_anchors.py has the config.
 # --------------------------------------------------------------------------------------
 
 _LINEAR_SILU = {"class_name": "linear", "config": {"activation": "silu"}}
@@ -45,7 +48,7 @@ CONFIGS = {
             "use_bias": True,
             "activation": "relu",
         },
-        "anchors": {"keras": ["dense_mlp"], "tinybig": "identity_mlp"},
+        "anchors": {"keras": ["dense_mlp"], "tinybig": True},
     },
     "bspline_kan": {
         "doc": "B-spline t=5 d=3 + identity reconciliation, no bias, linear remainder with SiLU",
@@ -56,7 +59,7 @@ CONFIGS = {
             "remainder": _LINEAR_SILU,
             "use_bias": False,
         },
-        "anchors": {"keras": ["efficient_kan", "bspline_kan"], "tinybig": "bspline_kan"},
+        "anchors": {"keras": ["efficient_kan", "bspline_kan"], "tinybig": True},
     },
     "taylor2_lorr2": {
         "doc": "Taylor d=2 + low-rank r=2 + bias, zero remainder",
@@ -69,7 +72,7 @@ CONFIGS = {
         },
         "anchors": {
             "keras": ["taylor2_lorr2_factored", "taylor2_lorr2"],
-            "tinybig": "taylor2_lorr2",
+            "tinybig": True,
         },
     },
     "taylor2_dual_lphm": {
@@ -85,7 +88,7 @@ CONFIGS = {
             {"reconciliation": {"class_name": "dual_lphm", "config": {"p": 8, "q": 784, "r": 2}}},
             {"reconciliation": {"class_name": "dual_lphm", "config": {"p": 2, "q": 64, "r": 2}}},
         ],
-        "anchors": {"keras": ["dense_mlp"], "tinybig_extra": "taylor2_dual_lphm"},
+        "anchors": {"keras": ["dense_mlp"], "tinybig": True},
     },
     "chebyshev3": {
         "doc": "Chebyshev d=3 + identity reconciliation + bias, zero remainder",
@@ -96,7 +99,7 @@ CONFIGS = {
             "remainder": "zero",
             "use_bias": True,
         },
-        "anchors": {"keras": ["dense_mlp"], "tinybig_extra": "chebyshev3"},
+        "anchors": {"keras": ["dense_mlp"], "tinybig": True},
     },
     "kan_1000": {
         "doc": "KAN benchmark shape: B-spline KAN 1000 -> 1000 (t=5, d=3, SiLU linear "
@@ -109,15 +112,19 @@ CONFIGS = {
             "remainder": _LINEAR_SILU,
             "use_bias": False,
         },
-        "anchors": {"local": ["dense_eqparams", "efficient_kan_1000"], "tinybig_extra": "kan_1000"},
+        "anchors": {"keras": ["dense_eqparams", "efficient_kan_1000"], "tinybig": True},
         "grad_timing": True,
     },
 }
 
-# Local anchors (Keras models built here, for shapes the shared script does not have).
-# dense_eqparams: Dense(h, relu) -> Dense(n) with h chosen so that the parameter count
-# equals the keras_rpn model's (for kan_1000: 1000*8*1000 + 1000*1000 = 9.0M).
-LOCAL_ANCHORS = ("dense_eqparams", "efficient_kan_1000")
+# The KAN shape at a GPU-sized batch; not in run.py's default list (gpu.sh asks for it).
+CONFIGS["kan_1000_b4096"] = dict(
+    CONFIGS["kan_1000"],
+    doc="kan_1000 at batch 4096",
+    batch=4096,
+    tinybig_config="kan_1000",
+)
+OPTIONAL_CONFIGS = ("kan_1000_b4096",)
 
 SLOW_CONFIGS = {"taylor2_lorr2"}  # anchors whose expanded variants take ~1 s/step
 
@@ -155,7 +162,7 @@ def count_params(model):
 
 
 def build_model(impl, name, keras, heads=1, channels=1, in_dim=None):
-    """The Keras model for (impl, config). impl: keras_rpn or a LOCAL_ANCHORS name."""
+    """The Keras model for (impl, config). impl: keras_rpn or an anchor of keras_anchors."""
     if impl == "keras_rpn":
         import keras_rpn
 
@@ -164,28 +171,36 @@ def build_model(impl, name, keras, heads=1, channels=1, in_dim=None):
             raise RuntimeError("SKIP: " + missing)
         dims, activation, kwargs = rpn_kwargs(name, heads, channels, in_dim)
         return keras_rpn.models.RPN(dims, activation=activation, **kwargs)
-    dims = CONFIGS[name]["dims"]
+    from keras_anchors import build_anchor
+
+    dims = list(CONFIGS[name]["dims"])
     if in_dim is not None:
-        dims = [int(in_dim)] + list(dims[1:])
-    m, n = dims[0], dims[-1]
-    inp = keras.Input(shape=(m,))
+        dims[0] = int(in_dim)
+    target = None
     if impl == "dense_eqparams":
         target = count_params(build_model("keras_rpn", name, keras, heads, channels, in_dim))
-        # Dense(h) -> Dense(n): m*h + h + h*n + n params.
-        hidden = max(1, round((target - n) / (m + n + 1)))
-        out = keras.layers.Dense(n)(keras.layers.Dense(hidden, activation="relu")(inp))
-    elif impl == "efficient_kan_1000":
-        from keras_efficient_kan import KANLinear
+    return build_anchor(impl, keras, dims, target)
 
-        kw = {"grid_size": 5, "spline_order": 3, "base_activation": "silu"}
-        kw["use_layernorm"] = False
-        x = inp
-        for units in dims[1:]:
-            x = KANLinear(units, **kw)(x)
-        out = x
-    else:
-        raise ValueError(impl)
-    return keras.Model(inp, out)
+
+def warm_up(keras, jit_arg):
+    """One compiled training step, one prediction and one `fit` of a two-unit model: loads
+    the trainer, the optimizer, the compiler and the data adapters (`fit` imports
+    TensorFlow's tf.data under every backend when TensorFlow is installed) before the
+    memory probe starts."""
+    import numpy as np
+
+    inp = keras.Input(shape=(4,))
+    model = keras.Model(inp, keras.layers.Dense(2)(inp))
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        jit_compile=jit_arg,
+    )
+    x = np.ones((2, 4), "float32")
+    y = np.zeros((2,), "int32")
+    model.train_on_batch(x, y)
+    model.predict_on_batch(x)
+    model.fit(x, y, batch_size=2, epochs=1, verbose=0)
 
 
 # --------------------------------------------------------------------------------------
@@ -254,17 +269,21 @@ def measure(impl, name, steps, warmup, batch=None, jit="auto", heads=1, channels
     import keras
     import numpy as np
 
+    from _memory import MemoryProbe
+
     t_import = time.perf_counter() - t0
+    jit_arg = {"auto": "auto", "on": True, "off": False}[jit]
+    keras.utils.set_random_seed(0)  # imports TensorFlow when installed: before the probe
+    warm_up(keras, jit_arg)
+    probe = MemoryProbe().start()
     spec = CONFIGS[name]
     batch = batch or spec.get("batch", 256)
-    keras.utils.set_random_seed(0)
     model = build_model(impl, name, keras, heads, channels, in_dim)
     m = int(in_dim or spec["dims"][0])
     n_classes = int(spec["dims"][-1])
     rng = np.random.default_rng(0)
     x = rng.random((batch, m), dtype=np.float32)
     y = rng.integers(0, n_classes, size=(batch,)).astype("int32")
-    jit_arg = {"auto": "auto", "on": True, "off": False}[jit]
     model.compile(
         optimizer=keras.optimizers.Adam(1e-3),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -308,6 +327,9 @@ def measure(impl, name, steps, warmup, batch=None, jit="auto", heads=1, channels
         model.predict_on_batch(x)
         fwd.append((time.perf_counter() - s) * 1e3)
     res["ms_fwd_median"] = round(statistics.median(fwd[1:]), 3)
+    # memory of what tinyBIG's worker also does (train steps, predictions); the extra
+    # timings below (gradient-only, `fit` on 20 tiled batches) are not counted
+    res.update(probe.stop())
     if spec.get("grad_timing"):
         run = _grad_timer(keras, model, x, y, jit_arg is True or backend == "jax")
         run()
@@ -324,7 +346,6 @@ def measure(impl, name, steps, warmup, batch=None, jit="auto", heads=1, channels
         s = time.perf_counter()
         model.fit(xs, ys, batch_size=batch, epochs=1, verbose=0, shuffle=False)
         res["ms_step_fit_mean"] = round((time.perf_counter() - s) * 1e3 / reps, 3)
-    res["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     res.update(device_info(backend))
     return res
 
@@ -360,7 +381,7 @@ def device_info(backend):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--impl", default="keras_rpn", choices=("keras_rpn",) + LOCAL_ANCHORS)
+    ap.add_argument("--impl", default="keras_rpn", choices=("keras_rpn",) + ANCHORS)
     ap.add_argument("--config", required=True, choices=sorted(CONFIGS))
     ap.add_argument("--steps", type=int, default=50)
     ap.add_argument("--warmup", type=int, default=5)

@@ -7,8 +7,11 @@ over repeats of the per-run median wall ms/step, the median CPU ms/step (process
 less sensitive to other processes on a shared machine) and each variant's ratio to the
 first one.
 
-    python benchmarks/compare.py --variant base=/tmp/v/base --variant new=/tmp/v/new \\
+    python benchmarks/compare.py --variant before=main~3 --variant after=main \\
         --backends jax,torch --configs bspline_kan --repeats 3
+
+A variant is NAME=PATH (a directory holding `keras_rpn/`) or NAME=REF (a git ref, exported
+with `git archive`).
 
     # a proposal patch against a git ref, in one go:
     python benchmarks/compare.py --patch benchmarks/proposals/01-bspline-closed-form.patch
@@ -60,7 +63,12 @@ def main():
     ap.add_argument("--channels", type=int, default=1)
     ap.add_argument("--out", default=None, help="append result JSON lines here")
     args = ap.parse_args()
-    variants = [tuple(v.split("=", 1)) for v in args.variant]
+    variants = []
+    for v in args.variant:
+        name, where = v.split("=", 1)
+        if not os.path.isdir(where):
+            where = export_ref(where, tempfile.mkdtemp(prefix=f"rpn-{name}-"))
+        variants.append((name, where))
     if args.patch:
         tmp = tempfile.mkdtemp(prefix="rpn-compare-")
         variants.insert(0, ("base", export_ref(args.ref, os.path.join(tmp, "base"))))

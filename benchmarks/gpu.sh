@@ -13,12 +13,12 @@
 # What it runs (results in $OUT, default benchmarks/results/gpu-<time>/):
 #   * run.py on the jax backend and on the torch backend (each in its own venv: the
 #     CUDA wheels of jax and of torch pin different nvidia-* versions), all configs,
-#     against the Keras anchors of ../shared/bench when present (ANCHORS_DIR), and
-#     the KAN benchmark shape kan_1000 (in 1000 -> out 1000, batch 100, forward,
-#     forward+backward and full step, against a Dense MLP with the same parameter
-#     count and keras-efficient-kan);
-#   * torch once more with jit_compile=True (torch.compile), which eager-mode
-#     numbers do not show;
+#     against the Keras anchors of keras_anchors.py, and the KAN benchmark shape
+#     (in 1000 -> out 1000, batch 100 = kan_1000 and batch 4096 = kan_1000_b4096:
+#     forward, forward+backward and full step, against a Dense MLP with the same
+#     parameter count and keras-efficient-kan);
+#   * torch once more with jit_compile=True (torch.compile) for keras_rpn and its
+#     anchors alike, which eager-mode numbers do not show;
 #   * the scaling sweeps (sweep.py) on both backends;
 #   * the tables of all of it in $OUT/tables.md.
 # tinyBIG is a CPU-only anchor (its script never moves tensors to a device); it runs
@@ -41,7 +41,6 @@ WHEELHOUSE="${WHEELHOUSE:-$HERE/wheelhouse}"
 PY="${PYTHON:-python3}"
 VENVS="${VENVS:-${TMPDIR:-/tmp}/keras_rpn_gpu_venvs}"
 OUT="${OUT:-$HERE/results/gpu-$(date +%Y%m%d-%H%M%S)}"
-ANCHORS_DIR="${ANCHORS_DIR:-$REPO/../shared/bench}"
 STEPS="${STEPS:-50}"
 TORCH_VERSION="${TORCH_VERSION:-}"   # e.g. "==2.5.1" to pin
 
@@ -102,13 +101,15 @@ run_all() {
     nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv > "$OUT/gpu.txt" 2>&1 || true
     local tb=(--no-tinybig)
     if [ -n "${TINYBIG_PYTHON:-}" ]; then tb=(--tinybig-python "$TINYBIG_PYTHON"); fi
-    local common=(--steps "$STEPS" --anchors-dir "$ANCHORS_DIR")
+    local configs="identity_mlp,bspline_kan,taylor2_lorr2,taylor2_dual_lphm,chebyshev3"
+    configs="$configs,kan_1000,kan_1000_b4096"
+    local common=(--steps "$STEPS" --configs "$configs")
     "$JAX_PYTHON" "$HERE/run.py" --backends jax "${common[@]}" "${tb[@]}" \
         --out "$OUT/run-jax.jsonl" | tee "$OUT/run-jax.log"
     "$TORCH_PYTHON" "$HERE/run.py" --backends torch "${common[@]}" --no-tinybig \
         --out "$OUT/run-torch.jsonl" | tee "$OUT/run-torch.log"
-    "$TORCH_PYTHON" "$HERE/run.py" --backends torch --jit on "${common[@]}" --no-tinybig \
-        --configs identity_mlp,bspline_kan,taylor2_lorr2,kan_1000 --no-keras-anchors \
+    "$TORCH_PYTHON" "$HERE/run.py" --backends torch --jit on --steps "$STEPS" --no-tinybig \
+        --configs identity_mlp,bspline_kan,kan_1000,kan_1000_b4096 --no-expanded-anchor \
         --label torch.compile --out "$OUT/run-torch-compile.jsonl" | tee "$OUT/run-torch-compile.log"
     "$JAX_PYTHON" "$HERE/sweep.py" --backends jax --configs bspline_kan,taylor2_lorr2 \
         --out "$OUT/sweep-jax.jsonl" --plot "$OUT/sweep-jax.png" | tee "$OUT/sweep-jax.log"
@@ -120,7 +121,7 @@ run_all() {
         echo "## jax and torch (eager)"
         "$JAX_PYTHON" "$HERE/run.py" --table "$OUT/run-jax.jsonl" "$OUT/run-torch.jsonl"
         echo
-        echo "## torch with jit_compile=True (torch.compile), keras_rpn only"
+        echo "## torch with jit_compile=True (torch.compile), keras_rpn and its anchors"
         "$JAX_PYTHON" "$HERE/run.py" --table "$OUT/run-torch-compile.jsonl"
     } > "$OUT/tables.md"
     echo "tables: $OUT/tables.md"
