@@ -23,15 +23,23 @@ class StructureCheck:
 
     def load_own_variables(self, store):
         for key, count in self.structure().items():
-            if key not in store:
+            if key in store:
+                saved = int(np.asarray(store[key]))
+                if saved != count:
+                    # Keras may visit this object again under another path of the
+                    # file (where nothing is stored): that visit repeats this message.
+                    self._structure_mismatch = (
+                        f"{self.name} was rebuilt from its config with {key}={count}, but "
+                        f"the weights file holds weights for {key}={saved}: the config "
+                        f"does not match the weights (change the config back to give "
+                        f"{key}={saved}, or retrain and save the edited model)."
+                    )
+                    raise ValueError(self._structure_mismatch)
+            elif getattr(self, "_structure_mismatch", None):
+                raise ValueError(self._structure_mismatch)
+            else:
                 raise ValueError(
                     f"The weights file has no '{key}' entry for {self.name} (rebuilt "
-                    f"with {key}={count}): the config does not match the weights."
-                )
-            saved = int(np.asarray(store[key]))
-            if saved != count:
-                raise ValueError(
-                    f"{self.name} was rebuilt with {key}={count}, but the weights file "
-                    f"holds weights for {key}={saved}: the config does not match the "
-                    f"weights."
+                    f"with {key}={count}): the file was not written by this class, or "
+                    f"its layout was edited."
                 )

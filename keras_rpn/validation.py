@@ -70,6 +70,32 @@ def input_dim(layer, input_shape):
     return int(input_shape[-1])
 
 
+# The most elements one tensor may hold: 2**31 - 1, the int32 index limit of many
+# backend kernels (and 8 GiB of float32). Sizes are computed in Python at build, so a
+# head too large for any backend is refused before the backend is asked to allocate.
+MAX_TENSOR_SIZE = 2**31 - 1
+
+
+def tensor_size(layer, what, size, hint, **received):
+    """Checks that a tensor of `size` elements can be allocated; returns `size`.
+
+    Args:
+        layer: the layer being built (named in the message).
+        what: what the tensor is, e.g. `"the expansion width D(m)"`.
+        size: its number of elements, a Python int (exact, never overflowing).
+        hint: how to shrink it.
+        **received: the arguments responsible and their values.
+    """
+    if size > MAX_TENSOR_SIZE:
+        values = ", ".join(f"{k}={v!r}" for k, v in received.items())
+        raise ValueError(
+            f"{layer.__class__.__name__} '{layer.name}': {what} is {size:,} elements, more "
+            f"than one tensor can hold on any backend ({MAX_TENSOR_SIZE:,}). {hint} "
+            f"Received: {values}"
+        )
+    return size
+
+
 def probability(name, value):
     """Returns `float(value)` if it lies in `(0, 1]`."""
     value = finite_float(name, value)

@@ -137,6 +137,61 @@ CASES = [
         r"last axis .* must be known",
     ),
     ("wrong width after build", lambda: _call_twice(), ValueError, r"axis -1"),
+    # Issue 11, defect 2: batched heads skip RPNHead.__call__, so the layer and the
+    # model check the width themselves (before: (4, 2) and (2, 4) outputs).
+    (
+        "RPN with hm: wrong width",
+        lambda: _call_built(RPN([4, 4, 2], reconciliation="hm"), (2, 8)),
+        ValueError,
+        r"expected axis -1 of input shape to have value 4.*shape \(2, 8\)",
+    ),
+    (
+        "RPNLayer with batched lorr heads: wrong width",
+        lambda: _call_built(
+            RPNLayer(4, expansion="taylor", reconciliation="lorr", width=2), (2, 2), (2, 4)
+        ),
+        ValueError,
+        r"expected axis -1 of input shape to have value 4.*shape \(2, 2\)",
+    ),
+    (
+        "RPN built for another width",
+        lambda: RPN([4, 2]).build((None, 3)),
+        ValueError,
+        r"dims\[0\]=4\. Received: input_shape=\(None, 3\)",
+    ),
+    # Defect 4: an empty head list (before: accepted, IndexError later).
+    ("heads empty", lambda: RPNLayer(4, heads=[]), ValueError, r"heads=\[\]"),
+    # Defect 5: sizes computed in Python at build (before: the backend overflowed or
+    # aborted the process).
+    (
+        "units too large for the kernel",
+        lambda: RPNHead(10**9).build((None, 5)),
+        ValueError,
+        r"kernel .* 5,000,000,000 elements.*fewer `units`.*units=1000000000",
+    ),
+    (
+        "Taylor D(m) too large",
+        lambda: RPNHead(2, expansion={"class_name": "taylor", "config": {"d": 12}}).build(
+            (None, 40)
+        ),
+        ValueError,
+        r"expansion width D\(m\) .* is 17,207,401,025,641,025,640 elements.*lower expansion "
+        r"order.*expansion=\{'class_name': 'TaylorExpansion', 'config': \{'d': 12.*m=40",
+    ),
+    (
+        "linear remainder too large",
+        lambda: RPNHead(
+            10**9, reconciliation={"class_name": "lorr", "config": {"r": 1}}, remainder="linear"
+        ).build((None, 5)),
+        ValueError,
+        r"remainder kernel .* 5,000,000,000 elements.*units=1000000000, m=5",
+    ),
+    (
+        "channels too many",
+        lambda: RPNHead(1000, channels=10**6).build((None, 5)),
+        ValueError,
+        r"5,000,000,000 elements.*channels=1000000",
+    ),
     (
         "Kronecker p does not divide n",
         lambda: RPNHead(4, reconciliation={"class_name": "hm", "config": {"p": 3}})(X5),
@@ -184,6 +239,13 @@ CASES = [
         r"grid_range\[0\]=nan",
     ),
 ]
+
+
+def _call_built(layer, shape, build_shape=None):
+    """Builds `layer` (on `build_shape` if given), then calls it on zeros of `shape`."""
+    if build_shape is not None:
+        layer(np.zeros(build_shape, "float32"))
+    return layer(np.zeros(shape, "float32"))
 
 
 def _call_twice():

@@ -122,12 +122,11 @@ class RPNHead(keras.layers.Layer):
     def build(self, input_shape):
         m = validation.input_dim(self, input_shape)
         flat_shape = (None, m)
+        expansion_dim, num_params = self._checked_sizes(m)
         if not self.expansion.built:
             self.expansion.build(flat_shape)
-        expansion_dim = self.expansion.output_dim(m)
         if not self.reconciliation.built:
             self.reconciliation.build((self.units, expansion_dim))
-        num_params = self.reconciliation.num_params(self.units, expansion_dim)
         self.kernel = None
         if num_params > 0:
             self.kernel = self.add_weight(
@@ -152,6 +151,38 @@ class RPNHead(keras.layers.Layer):
         if not self.channel_fusion.built:
             self.channel_fusion.build((None, self.channels, self.units))
         self.input_spec = keras.layers.InputSpec(min_ndim=2, axes={-1: m})
+
+    def _checked_sizes(self, m):
+        """`D(m)` and `l(n, D)`, computed in Python and refused when too large."""
+        expansion_dim = validation.tensor_size(
+            self,
+            "the expansion width D(m) (the features of one sample)",
+            self.expansion.output_dim(m),
+            "Shrink it with a lower expansion order, fewer inputs (e.g. a Dense "
+            "projection first) or an expansion with a smaller D(m).",
+            expansion=_short_config(self.expansion),
+            m=m,
+        )
+        num_params = self.reconciliation.num_params(self.units, expansion_dim)
+        validation.tensor_size(
+            self,
+            f"the kernel (channels x l(n, D), with D = {expansion_dim:,})",
+            self.channels * num_params,
+            "Shrink it with fewer `units` or `channels`, a smaller expansion, or a "
+            "reconciliation with fewer parameters (e.g. 'lorr' or 'hm').",
+            units=self.units,
+            channels=self.channels,
+            reconciliation=_short_config(self.reconciliation),
+        )
+        validation.tensor_size(
+            self,
+            "the remainder kernel (m x n)",
+            self.remainder.kernel_size(m),
+            "Shrink it with fewer `units` or a remainder without weights.",
+            units=self.units,
+            m=m,
+        )
+        return expansion_dim, num_params
 
     def call(self, inputs, training=None):
         return forward([self], inputs, training=training)
@@ -196,6 +227,16 @@ class RPNHead(keras.layers.Layer):
         }
 
 
+def _short_config(component):
+    """`{"class_name": ..., "config": ...}` of a component, without base layer keys."""
+    config = {
+        k: v
+        for k, v in component.get_config().items()
+        if k not in ("name", "dtype", "trainable") and v is not None
+    }
+    return {"class_name": component.__class__.__name__, "config": config}
+
+
 def forward(heads, inputs, training=None):
     """The outputs of built heads that share one config, in one batched contraction.
 
@@ -209,6 +250,9 @@ def forward(heads, inputs, training=None):
     head = heads[0]
     num_heads, channels, units = len(heads), head.channels, head.units
     x = inputs
+    if not keras.backend.is_float_dtype(x.dtype):
+        # Integer and boolean inputs are cast to the compute dtype, as Dense does.
+        x = ops.cast(x, head.compute_dtype)
     batch_shape = None
     if len(x.shape) != 2:
         batch_shape = ops.shape(x)[:-1]

@@ -116,6 +116,11 @@ class RPNLayer(StructureCheck, keras.layers.Layer):
                 f"`heads` must be a list of head configs (dicts or RPNHead instances). "
                 f"Received: heads={heads!r}"
             )
+        if heads is not None and len(heads) == 0:
+            raise ValueError(
+                "`heads` must hold at least one head config (or be None for one head "
+                f"made of the layer's arguments). Received: heads={heads!r}"
+            )
         configs = [self._head_config(h) for h in heads] if heads is not None else [{}]
         self.head_configs = None if heads is None else configs
         self.width = width
@@ -165,10 +170,11 @@ class RPNLayer(StructureCheck, keras.layers.Layer):
         )
 
     def build(self, input_shape):
-        validation.input_dim(self, input_shape)
+        m = validation.input_dim(self, input_shape)
         widths = []
         for head in self.heads:
-            head.build(input_shape)
+            if not head.built:
+                head.build(input_shape)
             widths.append(head.compute_output_shape(input_shape)[-1])
         if len(set(widths)) > 1:
             raise ValueError(
@@ -178,6 +184,9 @@ class RPNLayer(StructureCheck, keras.layers.Layer):
         if not self.head_fusion.built:
             self.head_fusion.build((None, len(self.heads), widths[0]))
         self._head_groups = self._group_heads()
+        # Batched heads are computed without their own `__call__`, so the layer
+        # checks the input width itself.
+        self.input_spec = keras.layers.InputSpec(min_ndim=2, axes={-1: m})
 
     def _group_heads(self):
         """Lists of indices of heads made from one config that can be batched."""

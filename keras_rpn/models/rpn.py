@@ -73,10 +73,18 @@ class RPN(StructureCheck, keras.Model):
         self.build((None, self.dims[0]))
 
     def build(self, input_shape):
+        m = validation.input_dim(self, input_shape)
+        if m != self.dims[0]:
+            raise ValueError(
+                f"{self.__class__.__name__} '{self.name}' takes inputs of width "
+                f"dims[0]={self.dims[0]}. Received: input_shape={tuple(input_shape)}"
+            )
         shape = tuple(input_shape)
         for layer in self.rpn_layers:
-            layer.build(shape)
+            if not layer.built:
+                layer.build(shape)
             shape = layer.compute_output_shape(shape)
+        self.input_spec = keras.layers.InputSpec(min_ndim=2, axes={-1: m})
 
     def call(self, inputs, training=None):
         x = inputs

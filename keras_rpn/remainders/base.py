@@ -28,6 +28,10 @@ class Remainder(keras.layers.Layer):
         self.units = validation.positive_int("units", units, allow_none=True)
         self.activation = activations.get(activation)
 
+    def kernel_size(self, input_dim):
+        """Number of elements of the largest weight built for input width `m`."""
+        return 0
+
     def remainder(self, x):
         """`pi(x)` before the activation."""
         raise NotImplementedError

@@ -178,6 +178,9 @@ class LinearRemainder(Remainder):
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
 
+    def kernel_size(self, input_dim):
+        return input_dim * (self.units or 0)
+
     def build(self, input_shape):
         m = validation.input_dim(self, input_shape)
         if self.units is None:
