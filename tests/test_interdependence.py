@@ -346,3 +346,103 @@ def test_geometric_bad_grids():
         interdependence.get("cuboid_patch", packing_strategy="hexagonal")
     with pytest.raises(ValueError, match="channel_num"):
         interdependence.get("cuboid_patch", h=4, w=3, channel_num=2)(GRID_X)
+
+
+# ------------------------------------------------------- parameterised and bilinear forms
+def ref_psi(name, w, n, D, kwargs):
+    """psi(w) of shape (n, D) for the reconciliations written out here in numpy."""
+    if name == "identity":
+        return w.reshape(n, D)
+    if name == "lorr":
+        r = kwargs["r"]
+        return w[: n * r].reshape(n, r) @ w[n * r :].reshape(r, D)
+    p, q = kwargs["p"], kwargs["q"]
+    return np.kron(w[: p * q].reshape(p, q), w[p * q :].reshape(n // p, D // q))
+
+
+PARAMETERIZED = [
+    ("parameterized", {}, "identity"),
+    ("lowrank_parameterized_interdependence", {"r": 2, "m_prime": 3}, "lorr"),
+    ("hm_parameterized", {"p": 2}, "hm"),
+    ("parameterized_interdependence", {"interdependence_type": "instance", "b_prime": 3}, "identity"),
+    ("lowrank_parameterized", {"r": 1, "interdependence_type": "instance"}, "lorr"),
+]
+
+
+@pytest.mark.parametrize("name, kwargs, psi", PARAMETERIZED, ids=[f"{c[0]}-{i}" for i, c in enumerate(PARAMETERIZED)])
+def test_parameterized_matches_numpy(name, kwargs, psi):
+    xi = interdependence.get(name, **kwargs)
+    y = numpy_of(xi(X))
+    d = N if xi.is_instance else M
+    d_out = kwargs.get("b_prime" if xi.is_instance else "m_prime", d)
+    w = numpy_of(xi.kernel)[0].astype("float64")
+    a = ref_psi(psi, w, d_out, d, {"r": kwargs.get("r"), "p": 2, "q": 2}).T  # A = psi(w)^T
+    expected = apply_instance(a, X) if xi.is_instance else apply_attribute(a, X)
+    np.testing.assert_allclose(y, expected, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(numpy_of(xi.matrix()), a, rtol=1e-5, atol=1e-6)
+    assert xi.num_params() == w.size
+
+
+BILINEAR = [
+    ("parameterized_bilinear", {}, "identity"),
+    ("lowrank_parameterized_bilinear_interdependence", {"r": 2}, "lorr"),
+    ("hm_parameterized_bilinear", {"p": 2}, "hm"),
+    ("bilinear", {"interdependence_type": "attribute"}, "identity"),
+    ("bilinear", {"normalization": "softmax"}, "identity"),
+]
+
+
+@pytest.mark.parametrize("name, kwargs, psi", BILINEAR, ids=[f"{c[0]}-{i}" for i, c in enumerate(BILINEAR)])
+def test_bilinear_is_per_sample_and_matches_numpy(name, kwargs, psi):
+    xi = interdependence.get(name, **kwargs)
+    z = RNG.normal(size=X.shape).astype("float32")  # mixed by A computed from the data X
+    y = numpy_of(xi(z, data=X))
+    w = numpy_of(xi.kernel)[0].astype("float64")
+    u = X if xi.is_instance else np.transpose(X, (0, 2, 1))
+    f = u.shape[-1]
+    W = ref_psi(psi, w, f, f, {"r": kwargs.get("r"), "p": 2, "q": 2})
+    a = np.einsum("bif,fg,bjg->bij", u, W, u)  # X W X^T per sample
+    if kwargs.get("normalization") == "softmax":
+        a = np.exp(a / np.sqrt(f) - (a / np.sqrt(f)).max(1, keepdims=True))
+        a = a / a.sum(1, keepdims=True)
+    expected = apply_instance(a, z) if xi.is_instance else apply_attribute(a, z)
+    np.testing.assert_allclose(y, expected, rtol=1e-4, atol=1e-4)
+    # Per sample: the first sample's output does not depend on the second sample.
+    alone = numpy_of(xi(z[:1], data=X[:1]))
+    np.testing.assert_allclose(alone, y[:1], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "name, kwargs",
+    [("lphm_parameterized", {"p": 2, "r": 1}), ("dual_lphm_parameterized", {"p": 2, "r": 1}),
+     ("random_matrix_adaption_parameterized_interdependence", {}),
+     ("lphm_parameterized_bilinear", {"p": 2, "r": 1}), ("dual_lphm_parameterized_bilinear", {"p": 2, "r": 1}),
+     ("random_matrix_adaption_parameterized_bilinear", {"r": 2})],
+)
+def test_other_reconciled_variants_use_their_reconciliation(name, kwargs):
+    xi = interdependence.get(name, **kwargs)
+    y = numpy_of(xi(X))
+    # psi(w) comes from the reconciliation, whose formula test_reconciliations checks.
+    W = numpy_of(xi.reconciliation.reconcile(xi.kernel))[0]
+    if xi.require_data:
+        expected = apply_instance(np.einsum("bif,fg,bjg->bij", X, W, X), X)
+    else:
+        expected = apply_attribute(W.T, X)
+    np.testing.assert_allclose(y, expected, rtol=1e-4, atol=1e-4)
+    assert xi.num_params() == xi.reconciliation.num_params(*W.shape)
+    clone = assert_config_roundtrip(xi)
+    assert clone.reconciliation.__class__ is xi.reconciliation.__class__
+
+
+@pytest.mark.parametrize("name, kwargs", [(c[0], c[1]) for c in PARAMETERIZED[:2] + BILINEAR[:2]])
+def test_parameterized_config_and_weight_gradients(name, kwargs):
+    from checks import weight_gradients
+
+    xi = interdependence.get(name, **kwargs)
+    xi.build(X.shape)
+    clone = assert_config_roundtrip(xi)
+    clone.build(X.shape)
+    clone.set_weights(xi.get_weights())
+    np.testing.assert_allclose(numpy_of(clone(X)), numpy_of(xi(X)), rtol=1e-6)
+    grads = weight_gradients(xi, X)
+    assert all(np.all(np.isfinite(g)) and np.any(g != 0) for g in grads)

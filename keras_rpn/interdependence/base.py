@@ -180,13 +180,16 @@ class Interdependence(keras.layers.Layer):
             return ops.einsum("b...m,bmk->b...k", z, a)
         return ops.matmul(z, a)
 
-    def call(self, inputs, data=None):
-        size = inputs.shape[self.mixed_axis] if len(inputs.shape) >= 2 else None
-        if self.is_instance and (len(inputs.shape) < 3 or size != self.dim):
+    def check_instances(self, inputs):
+        """Checks that instance-type inputs have the instance axis `A` was built for."""
+        if self.is_instance and (len(inputs.shape) < 3 or inputs.shape[-2] != self.dim):
             raise ValueError(
                 f"{self.__class__.__name__} was built for {self.dim} instances on axis -2 "
                 f"of inputs (batch, instances, features). Received: shape={inputs.shape}"
             )
+
+    def call(self, inputs, data=None):
+        self.check_instances(inputs)
         if self.op is not None:
             if self.is_instance:
                 return self.op(inputs)
