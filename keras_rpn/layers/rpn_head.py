@@ -3,7 +3,6 @@
 import keras
 from keras import constraints
 from keras import initializers
-from keras import ops
 from keras import regularizers
 
 from keras_rpn import expansions
@@ -11,6 +10,8 @@ from keras_rpn import fusions
 from keras_rpn import reconciliations
 from keras_rpn import remainders
 from keras_rpn import validation
+from keras_rpn.layers.batched_heads import HEAD_STAGES
+from keras_rpn.layers.batched_heads import run_heads
 from keras_rpn.registry import serialize_component
 
 
@@ -29,6 +30,13 @@ class RPNHead(keras.layers.Layer):
     * `F_channel`: channel fusion (`channel_fusion`, the mean by default);
     * `pi`: remainder `R^m -> R^n` (`remainder`).
 
+    The forward pass is a pipeline of named stages (`stages`, in the order of
+    `keras_rpn.layers.batched_heads.HEAD_STAGES`): input processing -> attribute
+    interdependence `xi_a` -> expansion -> instance interdependence `xi_i` ->
+    reconciliation contraction -> bias -> channel fusion -> remainder -> output
+    processing (the activation). The two interdependence stages of RPN 2 are slots
+    that hold `None` for now.
+
     All channels are computed in one contraction. Inputs may have any rank >= 2;
     the head acts on the last axis, like `keras.layers.Dense`. Components given as
     instances are copied (the head owns its own expansion, reconciliation, remainder
@@ -46,6 +54,14 @@ class RPNHead(keras.layers.Layer):
         channel_fusion: `F_channel`, a name from `keras_rpn.fusions.names()`, a
             `Fusion` or a config dict (default `"mean"`; unused when `C = 1`).
         activation: activation applied to the head output (default none).
+        attribute_interdependence: `xi_a`, applied to the input before the
+            expansion: `(..., m) -> (..., m')`, the expansion then sees `m'`
+            features; the remainder still sees the raw input. Only `None` (no such
+            stage) is accepted for now.
+        instance_interdependence: `xi_i`, applied to the expansion: it mixes the
+            instance axis of a `(batch, k, m)` input (axis -2 of the expanded
+            `(batch, k, D)`, keeping `k`; never the batch axis) before the
+            contraction. Only `None` (no such stage) is accepted for now.
         use_bias: whether to add the bias `b` (default `True`).
         kernel_initializer: initializer of the `(C, l)` kernel. The default (`None`)
             draws it uniformly at the scale that gives each `psi(w_c)` the Glorot
@@ -76,6 +92,8 @@ class RPNHead(keras.layers.Layer):
         channels=1,
         channel_fusion=None,
         activation=None,
+        attribute_interdependence=None,
+        instance_interdependence=None,
         use_bias=True,
         kernel_initializer=None,
         bias_initializer="zeros",
@@ -108,6 +126,12 @@ class RPNHead(keras.layers.Layer):
             **policy,
         )
         self.activation = validation.activation("activation", activation)
+        self.attribute_interdependence = _interdependence(
+            "attribute_interdependence", attribute_interdependence
+        )
+        self.instance_interdependence = _interdependence(
+            "instance_interdependence", instance_interdependence
+        )
         self.use_bias = bool(use_bias)
         self.kernel_initializer = (
             None if kernel_initializer is None else initializers.get(kernel_initializer)
@@ -122,9 +146,30 @@ class RPNHead(keras.layers.Layer):
     def build(self, input_shape):
         m = validation.input_dim(self, input_shape)
         flat_shape = (None, m)
-        expansion_dim, num_params = self._checked_sizes(m)
+        expansion_input = flat_shape
+        if self.attribute_interdependence is not None:
+            if not self.attribute_interdependence.built:
+                self.attribute_interdependence.build(flat_shape)
+            expansion_input = tuple(
+                self.attribute_interdependence.compute_output_shape(flat_shape)
+            )
+        expansion_dim, num_params = self._checked_sizes(m, int(expansion_input[-1]))
         if not self.expansion.built:
-            self.expansion.build(flat_shape)
+            self.expansion.build(expansion_input)
+        self.expanded_features = None
+        if self.instance_interdependence is not None:
+            if len(input_shape) != 3:
+                raise ValueError(
+                    "A head with an instance interdependence expects inputs of shape "
+                    f"(batch, instances, features). Received: input_shape={input_shape}"
+                )
+            if not self.instance_interdependence.built:
+                self.instance_interdependence.build((None, input_shape[-2], expansion_dim))
+            # The contraction then takes the already expanded (and mixed) features.
+            self.expanded_features = expansions.get(
+                "identity", name="expanded_features", dtype=self.dtype_policy
+            )
+            self.expanded_features.build((None, expansion_dim))
         if not self.reconciliation.built:
             self.reconciliation.build((self.units, expansion_dim))
         self.kernel = None
@@ -152,16 +197,20 @@ class RPNHead(keras.layers.Layer):
             self.channel_fusion.build((None, self.channels, self.units))
         self.input_spec = keras.layers.InputSpec(min_ndim=2, axes={-1: m})
 
-    def _checked_sizes(self, m):
-        """`D(m)` and `l(n, D)`, computed in Python and refused when too large."""
+    def _checked_sizes(self, m, expansion_m):
+        """`D(m)` and `l(n, D)`, computed in Python and refused when too large.
+
+        `expansion_m` is the width the expansion sees (`m`, or `m'` after an
+        attribute interdependence).
+        """
         expansion_dim = validation.tensor_size(
             self,
             "the expansion width D(m) (the features of one sample)",
-            self.expansion.output_dim(m),
+            self.expansion.output_dim(expansion_m),
             "Shrink it with a lower expansion order, fewer inputs (e.g. a Dense "
             "projection first) or an expansion with a smaller D(m).",
             expansion=_short_config(self.expansion),
-            m=m,
+            m=expansion_m,
         )
         num_params = self.reconciliation.num_params(self.units, expansion_dim)
         validation.tensor_size(
@@ -185,19 +234,45 @@ class RPNHead(keras.layers.Layer):
         return expansion_dim, num_params
 
     def call(self, inputs, training=None):
-        return forward([self], inputs, training=training)
+        return run_heads([self], inputs, training=training)
+
+    @property
+    def stages(self):
+        """The head's pipeline: `{stage name: component or None}`, in order.
+
+        Names are `keras_rpn.layers.batched_heads.HEAD_STAGES`; `None` marks an
+        absent stage. `bias` is the bias weight (after `build`), `output_processing`
+        the activation.
+        """
+        components = {
+            "input_processing": None,
+            "attribute_interdependence": self.attribute_interdependence,
+            "expansion": self.expansion,
+            "instance_interdependence": self.instance_interdependence,
+            "reconciliation": self.reconciliation,
+            "bias": getattr(self, "bias", None),
+            "channel_fusion": self.channel_fusion,
+            "remainder": None if self.remainder.is_zero else self.remainder,
+            "output_processing": None
+            if self.activation is keras.activations.linear
+            else self.activation,
+        }
+        return {name: components[name] for name in HEAD_STAGES}
 
     def can_share_computation(self):
         """Whether heads with this head's config may be computed in one batch.
 
-        They may when their expansion, reconciliation and channel fusion hold no
-        per-head state (weights such as masks or normalisation parameters), and the
-        head has no activity regularizer (which `Layer.__call__` applies).
+        They may when their expansion, interdependence stages, reconciliation and
+        channel fusion hold no per-head state (weights such as masks or
+        normalisation parameters), and the head has no activity regularizer (which
+        `Layer.__call__` applies).
         """
+        interdependence = (self.attribute_interdependence, self.instance_interdependence)
         return not (
             self.expansion.unshared_weights
             or self.reconciliation.weights
             or self.channel_fusion.weights
+            or any(stage is not None and stage.weights for stage in interdependence)
             or self.activity_regularizer is not None
         )
 
@@ -215,6 +290,8 @@ class RPNHead(keras.layers.Layer):
             "channels": self.channels,
             "channel_fusion": serialize_component(self.channel_fusion),
             "activation": validation.serialize_activation("activation", self.activation),
+            "attribute_interdependence": _serialize_slot(self.attribute_interdependence),
+            "instance_interdependence": _serialize_slot(self.instance_interdependence),
             "use_bias": self.use_bias,
             "kernel_initializer": None
             if self.kernel_initializer is None
@@ -237,51 +314,16 @@ def _short_config(component):
     return {"class_name": component.__class__.__name__, "config": config}
 
 
-def forward(heads, inputs, training=None):
-    """The outputs of built heads that share one config, in one batched contraction.
+def _interdependence(argument, value):
+    """The component of an interdependence slot; only `None` until RPN 2 fills it."""
+    if value is not None:
+        raise ValueError(
+            f"`{argument}` is a slot for RPN 2 data interdependence functions, which "
+            f"keras_rpn does not implement yet; only None is accepted. Received: "
+            f"{argument}={value!r}"
+        )
+    return None
 
-    The kernels of the `G` heads are stacked along the channel axis, so the
-    expansion is computed (or projected) once and contracted with all `G * C`
-    channels at once; bias, channel fusion, remainder and activation follow per
-    head. Returns `(..., n')` for one head and `(..., G, n')` for several.
-    `RPNHead.call` is the one-head case; `RPNLayer` passes groups of heads for
-    which `can_share_computation()` holds.
-    """
-    head = heads[0]
-    num_heads, channels, units = len(heads), head.channels, head.units
-    x = inputs
-    if not keras.backend.is_float_dtype(x.dtype):
-        # Integer and boolean inputs are cast to the compute dtype, as Dense does.
-        x = ops.cast(x, head.compute_dtype)
-    batch_shape = None
-    if len(x.shape) != 2:
-        batch_shape = ops.shape(x)[:-1]
-        x = ops.reshape(x, (-1, x.shape[-1]))
-    if head.kernel is None:  # l = 0: an empty kernel still carries the channel count
-        kernel = ops.zeros((num_heads * channels, 0), dtype=head.compute_dtype)
-    elif num_heads == 1:
-        kernel = head.kernel
-    else:
-        kernel = ops.concatenate([h.kernel for h in heads], axis=0)
-    y = head.reconciliation.contract(head.expansion, x, kernel, training=training)
-    if num_heads > 1:
-        y = ops.reshape(y, (-1, num_heads, channels, units))
-    if head.bias is not None:
-        bias = head.bias
-        if num_heads > 1:
-            bias = ops.concatenate([h.bias for h in heads])
-            bias = ops.reshape(bias, (num_heads, 1, units))
-        y = y + bias
-    if channels == 1 and head.channel_fusion.identity_for_one_input:
-        y = y[..., 0, :]
-    else:
-        y = head.channel_fusion.call(y)
-    if not head.remainder.is_zero:
-        if num_heads == 1:
-            y = y + head.remainder.call(x)
-        else:
-            y = y + ops.stack([h.remainder.call(x) for h in heads], axis=1)
-    y = head.activation(y)
-    if len(inputs.shape) != 2:
-        y = ops.reshape(y, batch_shape + tuple(y.shape[1:]))
-    return y
+
+def _serialize_slot(component):
+    return None if component is None else serialize_component(component)

@@ -1,12 +1,12 @@
 """RPNLayer: several independent RPN heads and a head fusion."""
 
 import keras
-from keras import ops
 
 from keras_rpn import fusions
 from keras_rpn import validation
+from keras_rpn.layers.batched_heads import group_heads
+from keras_rpn.layers.batched_heads import run_layer_heads
 from keras_rpn.layers.rpn_head import RPNHead
-from keras_rpn.layers.rpn_head import forward
 from keras_rpn.registry import serialize_component
 from keras_rpn.saving import StructureCheck
 
@@ -183,41 +183,16 @@ class RPNLayer(StructureCheck, keras.layers.Layer):
             )
         if not self.head_fusion.built:
             self.head_fusion.build((None, len(self.heads), widths[0]))
-        self._head_groups = self._group_heads()
+        # Heads made from one config that can share computation run as one batch.
+        self._head_groups = group_heads(self.heads, self._head_config_index)
         # Batched heads are computed without their own `__call__`, so the layer
         # checks the input width itself.
         self.input_spec = keras.layers.InputSpec(min_ndim=2, axes={-1: m})
 
-    def _group_heads(self):
-        """Lists of indices of heads made from one config that can be batched."""
-        groups = {}
-        for i, head in enumerate(self.heads):
-            shared = head.can_share_computation()
-            key = ("config", self._head_config_index[i]) if shared else ("head", i)
-            groups.setdefault(key, []).append(i)
-        return list(groups.values())
-
     def call(self, inputs, training=None):
-        if len(self._head_groups) == 1 and len(self.heads) > 1:
-            # All heads share one config: their stacked outputs come out in order.
-            y = self.head_fusion.call(forward(self.heads, inputs, training=training))
-            return self.activation(y)
-        outputs = [None] * len(self.heads)
-        for group in self._head_groups:
-            heads = [self.heads[i] for i in group]
-            if len(group) == 1:
-                if heads[0].can_share_computation():
-                    outputs[group[0]] = forward(heads, inputs, training=training)
-                else:
-                    outputs[group[0]] = heads[0](inputs, training=training)
-                continue
-            y = forward(heads, inputs, training=training)
-            for j, i in enumerate(group):
-                outputs[i] = y[..., j, :]
-        if len(outputs) == 1 and self.head_fusion.identity_for_one_input:
-            y = outputs[0]
-        else:
-            y = self.head_fusion.call(ops.stack(outputs, axis=-2))
+        y = run_layer_heads(
+            self.heads, self._head_groups, self.head_fusion, inputs, training=training
+        )
         return self.activation(y)
 
     def compute_output_shape(self, input_shape):
