@@ -17,6 +17,7 @@ import sys
 
 FAMILIES = [
     ("expansions", "Expansions (kappa: R^m -> R^D)", "D(m)", "_expansion"),
+    ("compressions", "Compressions (kappa: R^m -> R^D, D < m)", "D(m)", "_compression"),
     ("reconciliations", "Reconciliations (psi: R^l -> R^{n x D})", "l(n, D)", "_reconciliation"),
     ("remainders", "Remainders (pi: R^m -> R^n)", "", "_remainder"),
     ("fusions", "Fusions (channels and heads)", "l", "_fusion"),

@@ -2,11 +2,12 @@
 
 A head computes `F_channel([<kappa(x), psi(w_c)> + b]) + pi(x)`; a layer fuses
 several heads; a model stacks layers. Every function family lives in its own
-subpackage: `expansions` (kappa), `reconciliations` (psi), `remainders` (pi) and
-`fusions`.
+subpackage: `expansions` (kappa), `compressions` (kappa with D < m),
+`reconciliations` (psi), `remainders` (pi) and `fusions`.
 """
 
 from keras_rpn import callbacks
+from keras_rpn import compressions
 from keras_rpn import config
 from keras_rpn import distribution
 from keras_rpn import expansions

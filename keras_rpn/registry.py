@@ -16,13 +16,20 @@ class Registry:
     Args:
         family: human-readable family name used in error messages, e.g. `"expansion"`.
         base_class: the class every member of the family derives from.
+        parent: optional registry that also resolves this family's names (the
+            expansion registry resolves compression names, since a compression is
+            an expansion with `D < m`). Names may not clash with the parent's.
     """
 
-    def __init__(self, family, base_class):
+    def __init__(self, family, base_class, parent=None):
         self.family = family
         self.base_class = base_class
         self._classes = {}
         self._tinybig_names = {}
+        self._parent = parent
+        self._children = []
+        if parent is not None:
+            parent._children.append(self)
 
     def register(self, *names, tinybig=None):
         """Class decorator: registers `cls` with Keras and under `names`.
@@ -46,12 +53,14 @@ class Registry:
             cls = keras.saving.register_keras_serializable(package="keras_rpn")(cls)
             suffix = f"_{self.family}"
             tinybig_name = tinybig or next((n for n in names if n.endswith(suffix)), None)
+            related = [self._parent] if self._parent else []
             for name in dict.fromkeys((*names, *([tinybig] if tinybig else []))):
-                if name in self._classes and self._classes[name] is not cls:
-                    raise ValueError(
-                        f"The {self.family} name {name!r} is already taken by "
-                        f"{self._classes[name].__name__}."
-                    )
+                for taken in [r._classes for r in (self, *related, *self._children)]:
+                    if name in taken and taken[name] is not cls:
+                        raise ValueError(
+                            f"The {self.family} name {name!r} is already taken by "
+                            f"{taken[name].__name__}."
+                        )
                 self._classes[name] = cls
             self._classes.setdefault(cls.__name__, cls)
             if tinybig_name is not None:
@@ -78,12 +87,21 @@ class Registry:
 
     def lookup(self, name):
         """Returns the class registered under `name`, or raises `ValueError`."""
-        key = name.strip()
-        cls = self._classes.get(key) or self._classes.get(key.lower())
+        cls = self._find(name.strip())
         if cls is None:
-            raise ValueError(
-                f"Unknown {self.family}: {name!r}. Valid names: {', '.join(self.names())}."
+            also = "".join(
+                f" (or any {child.family} name: {child.family}s.names())"
+                for child in self._children
             )
+            raise ValueError(
+                f"Unknown {self.family}: {name!r}. Valid names: {', '.join(self.names())}{also}."
+            )
+        return cls
+
+    def _find(self, key):
+        cls = self._classes.get(key) or self._classes.get(key.lower())
+        for child in self._children:
+            cls = cls or child._find(key)
         return cls
 
     def get(self, identifier, **overrides):
