@@ -446,3 +446,108 @@ def test_parameterized_config_and_weight_gradients(name, kwargs):
     np.testing.assert_allclose(numpy_of(clone(X)), numpy_of(xi(X)), rtol=1e-6)
     grads = weight_gradients(xi, X)
     assert all(np.all(np.isfinite(g)) and np.any(g != 0) for g in grads)
+
+
+# ------------------------------------------------------ statistical and numerical kernels
+def _pairs(fn):
+    """A per-sample kernel from a function of two items (written as plain loops)."""
+
+    def kernel(u):
+        b, d, _ = u.shape
+        return np.array([[[fn(u[s, i], u[s, j], i == j) for j in range(d)] for i in range(d)] for s in range(b)])
+
+    return kernel
+
+
+def _softmax(v):
+    e = np.exp(v - v.max())
+    return e / e.sum()
+
+
+def _corr(a, c):
+    a, c = a - a.mean(), c - c.mean()
+    den = np.sqrt((a @ a) * (c @ c))
+    return 0.0 if den == 0 else (a @ c) / den
+
+
+def _mi(a, c, same):
+    if same:
+        return 0.0
+    va, vc = np.var(a, ddof=1), np.var(c, ddof=1)
+    cov = np.cov(np.stack([a, c]))
+    return 0.5 * np.log(max(va, 1e-10) * max(vc, 1e-10) / max(np.linalg.det(cov), 1e-10))
+
+
+def _cos(a, c):
+    na, nc = np.linalg.norm(a), np.linalg.norm(c)
+    return 0.0 if na == 0 or nc == 0 else a @ c / (na * nc)
+
+
+KERNELS = [
+    ("kl_divergence", {}, _pairs(lambda a, c, s: np.sum(_softmax(a) * (np.log(_softmax(a)) - np.log(_softmax(c)))))),
+    ("pearson_correlation_interdependence", {}, _pairs(lambda a, c, s: _corr(a, c))),
+    ("rv_coefficient", {}, _pairs(lambda a, c, s: 0.0 if s else np.clip(_corr(a, c), 0, 1))),
+    ("mutual_information_interdependence", {}, _pairs(_mi)),
+    ("linear_kernel", {}, _pairs(lambda a, c, s: a @ c)),
+    ("polynomial_kernel_interdependence", {"c": 1.0, "d": 2}, _pairs(lambda a, c, s: (a @ c + 1.0) ** 2)),
+    ("hyperbolic_tangent_kernel", {"c": 0.5, "alpha": 0.3}, _pairs(lambda a, c, s: np.tanh(0.3 * (a @ c) + 0.5))),
+    ("exponential_kernel", {"gamma": 0.5}, _pairs(lambda a, c, s: np.exp(-0.5 * np.sum((a - c) ** 2)))),
+    ("cosine_similarity_interdependence", {}, _pairs(lambda a, c, s: _cos(a, c))),
+    ("minkowski_distance", {"p": 3}, _pairs(lambda a, c, s: np.exp(-np.sum(np.abs(a - c) ** 3) ** (1 / 3)))),
+    ("manhattan_distance", {}, _pairs(lambda a, c, s: np.exp(-np.abs(a - c).sum()))),
+    ("euclidean_distance_interdependence", {}, _pairs(lambda a, c, s: np.exp(-np.linalg.norm(a - c)))),
+    ("chebyshev_distance", {}, _pairs(lambda a, c, s: np.exp(-np.abs(a - c).max()))),
+    ("canberra_distance", {}, _pairs(lambda a, c, s: np.exp(-np.sum(np.abs(a - c) / (np.abs(a) + np.abs(c) + 1e-10))))),
+    ("gaussian_rbf_kernel", {"sigma": 2.0}, _pairs(lambda a, c, s: np.exp(-np.sum((a - c) ** 2) / 8.0))),
+    ("laplacian_kernel_interdependence", {"sigma": 2.0}, _pairs(lambda a, c, s: np.exp(-np.abs(a - c).sum() / 2.0))),
+    ("anisotropic_rbf_kernel", {"a_vector": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]},
+     _pairs(lambda a, c, s: np.exp(-np.sum(np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6]) * (a - c) ** 2)))),
+    ("custom_hybrid_kernel", {"kernels": ["linear_kernel", {"class_name": "gaussian_rbf", "config": {"sigma": 2.0}}],
+                              "weights": [0.25, 0.75]},
+     _pairs(lambda a, c, s: 0.25 * (a @ c) + 0.75 * np.exp(-np.sum((a - c) ** 2) / 8.0))),
+]
+# Edge cases in the data: feature 0 constant over the instances of sample 0 (Pearson,
+# RV, MI), feature 1 all zeros in sample 1 (cosine), repeated instances (distances 0).
+KX = X.copy()
+KX[0, :, 0] = 1.5
+KX[1, :, 1] = 0.0
+KX[1, 5] = KX[1, 4]
+
+
+@pytest.mark.parametrize("name, kwargs, ref", KERNELS, ids=[c[0] for c in KERNELS])
+def test_kernels_match_numpy_per_sample(name, kwargs, ref):
+    xi = interdependence.get(name, **kwargs)  # attribute type: compares the 4 features over 6 instances
+    a = ref(np.transpose(KX, (0, 2, 1)).astype("float64"))
+    np.testing.assert_allclose(numpy_of(xi.matrix(KX)), a, rtol=2e-4, atol=2e-4)
+    np.testing.assert_allclose(numpy_of(xi(KX)), apply_attribute(a, KX), rtol=2e-4, atol=2e-4)
+    if name == "anisotropic_rbf_kernel":
+        return  # its weights have the attribute type's item length
+    xi_i = interdependence.get(name, interdependence_type="instance", **kwargs)
+    a = ref(KX.astype("float64"))
+    np.testing.assert_allclose(numpy_of(xi_i(KX)), apply_instance(a, KX), rtol=2e-4, atol=2e-4)
+
+
+@pytest.mark.parametrize("name", ["pearson_correlation", "mutual_information", "cosine_similarity",
+                                  "euclidean_distance", "minkowski_distance", "kl_divergence"])
+def test_kernel_gradients_finite_at_edge_cases(name):
+    xi = interdependence.get(name)
+    xi.build(KX.shape)
+    g = gradients(lambda t: xi(t), KX)
+    assert np.all(np.isfinite(g)) and np.any(g != 0)
+    clone = assert_config_roundtrip(xi)
+    np.testing.assert_allclose(numpy_of(clone(KX)), numpy_of(xi(KX)), rtol=1e-6)
+
+
+def test_kernel_bad_input():
+    with pytest.raises(ValueError, match="instances to compare"):
+        interdependence.get("pearson_correlation")(X[:, 0])
+    with pytest.raises(ValueError, match="a_vector"):
+        interdependence.get("anisotropic_rbf_kernel", a_vector=[1.0, 2.0])(X)
+    with pytest.raises(ValueError, match="`p`"):
+        interdependence.get("minkowski_distance", p=0.5)
+    with pytest.raises(ValueError, match="one entry per kernel"):
+        interdependence.get("custom_hybrid_kernel", kernels=["linear_kernel"], weights=[1.0, 2.0])
+    with pytest.raises(ValueError, match="data kernels"):
+        interdependence.get("custom_hybrid_kernel", kernels=["chain"])
+    config = interdependence.get("custom_hybrid_kernel", kernels=["linear_kernel", "cosine_similarity"]).get_config()
+    assert [k["class_name"] for k in config["kernels"]] == ["LinearKernelInterdependence", "CosineSimilarityInterdependence"]

@@ -224,3 +224,43 @@ names = registry.names
 def get(identifier, **overrides):
     """Returns an interdependence function from an instance, a name or a config dict."""
     return registry.get(identifier, **overrides)
+
+
+class KernelInterdependence(Interdependence):
+    """Base of data-dependent kernels: `A[i, j] = k(u_i, u_j)`, per sample.
+
+    The items `u` (see `items`) are the instances of a sample (instance type: each
+    a vector of its `m` features) or its features (attribute type: each a vector of
+    its values over the `N` instances). tinyBIG compares columns across the rows of
+    a batch; here the comparison never leaves the sample. A subclass implements
+    `kernel(u)`: `(batch, d, f) -> (batch, d, d)`.
+
+    Args:
+        interdependence_type: `"attribute"` (default) or `"instance"`.
+        **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
+    """
+
+    require_data = True
+
+    def kernel(self, u):
+        raise NotImplementedError
+
+    def matrix(self, x=None):
+        return self.kernel(items(x, self.interdependence_type))
+
+
+def gram(u):
+    """`u u^T` per sample: `(batch, d, f) -> (batch, d, d)`."""
+    return ops.einsum("bif,bjf->bij", u, u)
+
+
+def safe_sqrt(s):
+    """`sqrt(max(s, 0))` with a zero (not infinite) gradient where `s <= 0`."""
+    positive = ops.greater(s, 0.0)
+    return ops.where(positive, ops.sqrt(ops.where(positive, s, 1.0)), 0.0)
+
+
+def safe_divide(num, den):
+    """`num / den`, 0 where `den == 0` (with finite gradients)."""
+    nonzero = ops.not_equal(den, 0.0)
+    return ops.where(nonzero, num / ops.where(nonzero, den, 1.0), 0.0)
