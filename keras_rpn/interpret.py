@@ -173,7 +173,8 @@ def _remainder_terms(remainder, x, n, include):
         )
     if isinstance(remainder, remainders.LinearRemainder):
         kernel = _numpy(remainder.kernel).astype("float64")  # (m, n)
-        terms = x[:, :, None] * kernel[None, :, :]
+        phi = _numpy(remainder.input_activation(keras.ops.convert_to_tensor(x))).astype("float64")
+        terms = phi[:, :, None] * kernel[None, :, :]
         bias = np.zeros(n) if remainder.bias is None else _numpy(remainder.bias)
         return terms, bias.astype("float64")
     if isinstance(remainder, remainders.IdentityRemainder):

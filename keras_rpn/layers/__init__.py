@@ -2,3 +2,4 @@
 
 from keras_rpn.layers.rpn_head import RPNHead
 from keras_rpn.layers.rpn_layer import RPNLayer
+from keras_rpn.layers.kan_dense import KANDense

@@ -130,18 +130,23 @@ class IdentityRemainder(Remainder):
 
 @register("linear", "linear_remainder")
 class LinearRemainder(Remainder):
-    """Linear remainder: a learned linear map of the input.
+    """Linear remainder: a learned linear map of the (activated) input.
 
     Formula:
     ```
-    pi(x) = sigma(x W_r + b_r),   W_r of shape (m, n),   m n (+ n) parameters
+    pi(x) = sigma(phi(x) W_r + b_r),   W_r of shape (m, n),   m n (+ n) parameters
     ```
     (tinyBIG stores `W_r` as `(n, m)` and computes `x W_r^T`; the kernel here is
-    laid out as in `keras.layers.Dense`.)
+    laid out as in `keras.layers.Dense`.) `phi` acts on every input separately, so
+    with `sigma` the identity the remainder is a sum of univariate functions
+    `phi(x_j) W_r[j, i]`: the KAN paper's base branch is `phi = silu`, tinyBIG's
+    KAN uses `sigma = silu` instead.
 
     Args:
         units: output width; set by the head when `None`.
         activation: activation `sigma` (default none; tinyBIG's KAN uses `"silu"`).
+        input_activation: element-wise `phi` applied to the input first (default
+            none; the KAN paper's base branch uses `"silu"`).
         use_bias: whether to add `b_r` (default `False`, as in tinyBIG).
         kernel_initializer, bias_initializer: initializers of `W_r` and `b_r`.
         kernel_regularizer, bias_regularizer: their regularizers.
@@ -160,6 +165,7 @@ class LinearRemainder(Remainder):
         self,
         units=None,
         activation=None,
+        input_activation=None,
         use_bias=False,
         kernel_initializer="glorot_uniform",
         bias_initializer="zeros",
@@ -170,6 +176,7 @@ class LinearRemainder(Remainder):
         **kwargs,
     ):
         super().__init__(units=units, activation=activation, **kwargs)
+        self.input_activation = validation.activation("input_activation", input_activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
@@ -203,12 +210,15 @@ class LinearRemainder(Remainder):
             )
 
     def remainder(self, x):
-        y = ops.matmul(x, self.kernel)
+        y = ops.matmul(self.input_activation(x), self.kernel)
         return y if self.bias is None else y + self.bias
 
     def get_config(self):
         return {
             **super().get_config(),
+            "input_activation": validation.serialize_activation(
+                "input_activation", self.input_activation
+            ),
             "use_bias": self.use_bias,
             "kernel_initializer": initializers.serialize(self.kernel_initializer),
             "bias_initializer": initializers.serialize(self.bias_initializer),
