@@ -39,6 +39,8 @@ def _export_expansion(expansion):
     for key in _KERAS_ONLY_KEYS:
         params.pop(key, None)
     pre, post = params.pop("preprocessing", None), params.pop("postprocessing", None)
+    if params.get("adaptive_grid") is False:  # keras_rpn's default, tinyBIG's only grid
+        del params["adaptive_grid"]
     if "composition_functions" in params:
         params["composition_function_configs"] = [
             _export_expansion(child) for child in expansion.composition_functions
@@ -55,6 +57,8 @@ def _export_remainder(remainder):
     params = remainder.get_config()
     for key in (*_KERAS_ONLY_KEYS, "units"):
         params.pop(key, None)
+    if params.get("input_activation") in (None, "linear"):  # keras_rpn's default
+        params.pop("input_activation", None)
     activation = params.pop("activation", None)
     if activation not in (None, "linear"):
         if activation in _TORCH_ACTIVATIONS:
