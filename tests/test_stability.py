@@ -5,6 +5,9 @@
 intermediate values in range or compute in float32 (`float32_compute`).
 """
 
+import os
+import re
+
 import keras
 import numpy as np
 import pytest
@@ -55,3 +58,64 @@ def test_head_outputs_and_input_gradients_finite_in_range(name):
     y = ops.convert_to_numpy(head(X))
     assert np.all(np.isfinite(y)), name
     assert np.all(np.isfinite(gradients(head, X))), name
+
+
+def _documented_float16_ranges():
+    """Rows `(name, comparison, bound)` of the float16 table in docs/backends.md."""
+    path = os.path.join(os.path.dirname(__file__), "..", "docs", "backends.md")
+    with open(path) as f:
+        text = f.read()
+    rows = re.findall(r"^\| `(\w+)` \| \\\|x\\\| ([<>]) ([0-9.e+-]+)", text, re.MULTILINE)
+    return [(name, op, float(bound)) for name, op, bound in rows]
+
+
+FLOAT16_RANGES = _documented_float16_ranges()
+
+
+def test_float16_table_lists_every_saturating_expansion():
+    """Issue 11, defect 6: the documented rows are exactly the expansions that saturate."""
+    documented = {name for name, _, _ in FLOAT16_RANGES}
+    assert "hyperbolic" in documented and len(documented) == len(FLOAT16_RANGES)
+    grid = np.geomspace(1e-7, 65504, 600, dtype="float32")
+    grid = np.concatenate([grid, -grid]).reshape(-1, 1)
+    saturating = set()
+    for name in NAMES:
+        y = ops.convert_to_numpy(expansions.get(name)(grid))
+        if np.any(np.abs(y) > np.finfo("float16").max):
+            saturating.add(name)
+    assert saturating == documented
+
+
+@pytest.mark.parametrize("name,op,bound", FLOAT16_RANGES, ids=[r[0] for r in FLOAT16_RANGES])
+def test_documented_float16_range(name, op, bound):
+    """Just inside the documented range no output saturates; just outside one does."""
+    inside, outside = (0.999 * bound, 1.01 * bound) if op == ">" else (1.01 * bound, 0.99 * bound)
+    keras.config.set_dtype_policy("mixed_float16")
+    kappa = expansions.get(name)
+    f16_max = float(np.finfo("float16").max)
+    for x, saturates in ((inside, False), (outside, True)):
+        if abs(x) > f16_max:
+            continue  # not a float16 input
+        y = ops.convert_to_numpy(ops.cast(kappa(np.array([[x], [-x]], "float16")), "float32"))
+        assert np.all(np.isfinite(y))
+        assert bool(np.any(np.abs(y) >= f16_max)) == saturates, (name, x)
+
+
+HUGE = np.array([[89.0], [-89.0], [1e4], [-1e30], [3.0e38], [-3.4e38]], "float32")
+
+
+def test_hyperbolic_finite_on_the_whole_float32_range():
+    """Issue 11, defect 6: sinh/cosh overflowed to inf, giving NaN outputs and gradients."""
+    kappa = expansions.get("hyperbolic")
+    y = ops.convert_to_numpy(kappa(HUGE))
+    assert np.all(np.isfinite(y))
+    np.testing.assert_allclose(y[:, 1], np.cosh(80.0), rtol=1e-5)  # saturated at |x| = 80
+    np.testing.assert_allclose(y[:, 0], np.sign(HUGE[:, 0]) * np.sinh(80.0), rtol=1e-5)
+    x = np.linspace(-80, 80, 33, dtype="float32").reshape(-1, 1)
+    y = ops.convert_to_numpy(kappa(x))
+    expected = np.concatenate([np.sinh(x), np.cosh(x), np.tanh(x)], axis=-1)
+    np.testing.assert_allclose(y, expected, rtol=1e-5)
+    assert np.all(np.isfinite(gradients(kappa, HUGE)))
+    head = RPNHead(2, expansion="hyperbolic")  # a linear remainder of 3e38 overflows
+    assert np.all(np.isfinite(ops.convert_to_numpy(head(HUGE))))
+    assert np.all(np.isfinite(gradients(head, HUGE)))

@@ -14,7 +14,11 @@ class HyperbolicExpansion(BlockExpansion):
     ```
     kappa(x) = [sinh(x) | cosh(x) | tanh(x)],   D(m) = 3 m   (block-major)
     ```
-    Computed in float32 (cosh overflows float16 above |x| ~ 11).
+    The input is saturated at `|x| <= 80` (`cosh(80) ~ 2.8e34`), so outputs and
+    gradients stay finite on the whole float32 range, with room left for the
+    contraction with the kernel (`sinh` and `cosh` overflow float32 above
+    `|x| ~ 89`). Computed in float32; in float16 `cosh` saturates above
+    `|x| ~ 11.8` (see the float16 ranges in docs/backends.md).
 
     Args:
         **kwargs: `preprocessing`, `postprocessing` (see `Expansion`) and base layer
@@ -27,8 +31,11 @@ class HyperbolicExpansion(BlockExpansion):
 
     float32_compute = True
     num_blocks = 3
+    #: Inputs are clipped to `[-saturation, saturation]` before sinh and cosh.
+    saturation = 80.0
 
     def blocks(self, x):
+        x = ops.clip(x, -self.saturation, self.saturation)
         return [ops.sinh(x), ops.cosh(x), ops.tanh(x)]
 
 
