@@ -9,6 +9,8 @@ strings the way `keras.activations.get` does.
 
 import keras
 
+from keras_rpn import validation
+
 
 class Registry:
     """Short-name lookup for one family of RPN functions.
@@ -87,6 +89,11 @@ class Registry:
 
     def lookup(self, name):
         """Returns the class registered under `name`, or raises `ValueError`."""
+        if not isinstance(name, str):
+            raise TypeError(
+                f"The 'class_name' of the {self.family} config must be a string. Received: "
+                f"class_name={validation.short_repr(name)} (of type {type(name).__name__})"
+            )
         cls = self._find(name.strip())
         if cls is None:
             also = "".join(
@@ -126,17 +133,24 @@ class Registry:
             if "class_name" not in identifier:
                 raise ValueError(
                     f"A {self.family} config dict needs a 'class_name' key (and an "
-                    f"optional 'config' dict). Received: {identifier!r}"
+                    f"optional 'config' dict). Received: {validation.short_repr(identifier)}"
                 )
+            validation.nesting(self.family, identifier)
             class_name = identifier["class_name"]
             if isinstance(class_name, str) and class_name.startswith("keras_rpn>"):
                 class_name = class_name.split(">", 1)[1]
             cls = self.lookup(class_name)
-            config = dict(identifier.get("config") or {})
+            config = identifier.get("config")
+            if config is not None and not isinstance(config, dict):
+                raise TypeError(
+                    f"The 'config' of the {self.family} config dict must be a dict of "
+                    f"{cls.__name__} arguments. Received: config={validation.short_repr(config)}"
+                )
+            config = dict(config or {})
             config.update(overrides)
             return _instantiate(cls, config)
         raise TypeError(
-            f"Could not interpret {self.family} identifier: {identifier!r} "
+            f"Could not interpret {self.family} identifier: {validation.short_repr(identifier)} "
             f"(of type {type(identifier).__name__}). Expected a "
             f"{self.base_class.__name__} instance, a name (one of "
             f"{', '.join(self.names())}) or a config dict."

@@ -209,3 +209,59 @@ def serialize_activation(name, fn):
 def _unsavable(fn):
     qualname = getattr(fn, "__qualname__", "")
     return "<lambda>" in qualname or "<locals>" in qualname
+
+
+#: Deepest nesting of lists and dicts accepted in an argument (a composite of
+#: composites is a few levels deep; Python's recursion limit is about 1000).
+MAX_NESTING = 64
+
+
+def nesting(name, value, limit=MAX_NESTING):
+    """Refuses `value` if its lists and dicts nest deeper than `limit`; returns it.
+
+    Walked with an explicit stack: a recursive walk (or `repr`) of a value nested
+    thousands of levels deep would itself raise `RecursionError`.
+    """
+    stack = [(value, 0, ())]
+    while stack:
+        item, depth, path = stack.pop()
+        if depth > limit:
+            where = "".join(f"[{k!r}]" for k in path)
+            raise ValueError(
+                f"`{name}` is nested more than {limit} levels deep (lists and dicts) "
+                f"under {name}{where}. Received: {name}={short_repr(value)}"
+            )
+        if isinstance(item, dict):
+            items = item.items()
+        elif isinstance(item, (list, tuple)):
+            items = enumerate(item)
+        else:
+            continue
+        for key, child in items:
+            stack.append((child, depth + 1, path if len(path) >= 3 else path + (key,)))
+    return value
+
+
+def short_repr(value, limit=200):
+    """`repr(value)` cut to `limit` characters, safe on deeply nested values."""
+    try:
+        text = repr(value)
+    except RecursionError:
+        text = f"<{type(value).__name__} nested too deeply to print>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class CheckedNesting:
+    """Mixin refusing deeply nested constructor arguments before Keras sees them.
+
+    Keras' `Layer.__new__` flattens the constructor arguments (to record the
+    config) before `__init__` runs, and raises `RecursionError` on a config nested
+    thousands of levels deep; this check runs first and names the argument.
+    """
+
+    def __new__(cls, *args, **kwargs):
+        for i, arg in enumerate(args):
+            nesting(f"args[{i}]", arg)
+        for key, arg in kwargs.items():
+            nesting(key, arg)
+        return super().__new__(cls, *args, **kwargs)

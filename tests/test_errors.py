@@ -159,6 +159,46 @@ CASES = [
         ValueError,
         r"dims\[0\]=4\. Received: input_shape=\(None, 3\)",
     ),
+    # Defect 8: registry errors name the key (before: AttributeError, a bare
+    # TypeError from dict(), RecursionError).
+    (
+        "class_name not a string",
+        lambda: RPNHead(3, expansion={"class_name": 3}),
+        TypeError,
+        r"'class_name' of the expansion config must be a string.*class_name=3",
+    ),
+    (
+        "config not a dict",
+        lambda: RPNHead(3, expansion={"class_name": "taylor", "config": [1, 2]}),
+        TypeError,
+        r"'config' of the expansion config dict must be a dict.*config=\[1, 2\]",
+    ),
+    (
+        "deeply nested composite, through the registry",
+        lambda: keras_rpn.expansions.get(_deep_composite()),
+        ValueError,
+        r"`expansion` is nested more than 64 levels deep .* under "
+        r"expansion\['config'\]\['composition_functions'\]\[0\]",
+    ),
+    (
+        "deeply nested value, through a head",
+        lambda: RPNHead(3, expansion={"class_name": "taylor", "config": {"d": _deep_list()}}),
+        ValueError,
+        r"`expansion` is nested more than 64 levels deep .* under "
+        r"expansion\['config'\]\['d'\]\[0\]",
+    ),
+    (
+        "deeply nested head config, through a layer",
+        lambda: RPNLayer(3, heads=[{"expansion": _deep_composite()}]),
+        ValueError,
+        r"`heads` is nested more than 64 levels deep",
+    ),
+    (
+        "deeply nested config, through a model",
+        lambda: RPN([3, 2], expansion=_deep_composite()),
+        ValueError,
+        r"`expansion` is nested more than 64 levels deep",
+    ),
     # Defect 4: an empty head list (before: accepted, IndexError later).
     ("heads empty", lambda: RPNLayer(4, heads=[]), ValueError, r"heads=\[\]"),
     # Defect 5: sizes computed in Python at build (before: the backend overflowed or
@@ -239,6 +279,20 @@ CASES = [
         r"grid_range\[0\]=nan",
     ),
 ]
+
+
+def _deep_composite(depth=3000):
+    config = {"class_name": "taylor"}
+    for _ in range(depth):
+        config = {"class_name": "extended", "config": {"composition_functions": [config]}}
+    return config
+
+
+def _deep_list(depth=5000):
+    value = 1
+    for _ in range(depth):
+        value = [value]
+    return value
 
 
 def _call_built(layer, shape, build_shape=None):

@@ -16,7 +16,7 @@ from keras_rpn.registry import serialize_component
 
 
 @keras.saving.register_keras_serializable(package="keras_rpn")
-class RPNHead(keras.layers.Layer):
+class RPNHead(validation.CheckedNesting, keras.layers.Layer):
     """A Reconciled Polynomial Network head.
 
     Formula (for an input `x` with last axis of size `m`):

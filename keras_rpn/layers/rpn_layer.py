@@ -56,7 +56,7 @@ _BASE_LAYER_KWARGS = ("name", "dtype", "trainable", "autocast")
 
 
 @keras.saving.register_keras_serializable(package="keras_rpn")
-class RPNLayer(StructureCheck, keras.layers.Layer):
+class RPNLayer(validation.CheckedNesting, StructureCheck, keras.layers.Layer):
     """A Reconciled Polynomial Network layer: `H` independent heads, fused.
 
     Formula:

@@ -8,7 +8,7 @@ from keras_rpn.saving import StructureCheck
 
 
 @keras.saving.register_keras_serializable(package="keras_rpn")
-class RPN(StructureCheck, keras.Model):
+class RPN(validation.CheckedNesting, StructureCheck, keras.Model):
     """A Reconciled Polynomial Network: RPN layers applied in sequence.
 
     Formula: `x_0 = x`, `x_k = layer_k(x_{k-1})` for `k = 1 .. K`, where layer `k`
