@@ -43,8 +43,8 @@ def test_stages_are_named_in_pipeline_order():
 
 
 @pytest.mark.parametrize("argument", ["attribute_interdependence", "instance_interdependence"])
-def test_interdependence_slots_accept_only_none_for_now(argument):
-    with pytest.raises(ValueError, match=f"{argument}='softmax'"):
+def test_interdependence_slots_refuse_unknown_names_and_accept_none(argument):
+    with pytest.raises(ValueError, match="Unknown interdependence: 'softmax'"):
         RPNHead(2, **{argument: "softmax"})
     config = RPNHead(2, **{argument: None}).get_config()
     assert config[argument] is None

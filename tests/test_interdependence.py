@@ -551,3 +551,69 @@ def test_kernel_bad_input():
         interdependence.get("custom_hybrid_kernel", kernels=["chain"])
     config = interdependence.get("custom_hybrid_kernel", kernels=["linear_kernel", "cosine_similarity"]).get_config()
     assert [k["class_name"] for k in config["kernels"]] == ["LinearKernelInterdependence", "CosineSimilarityInterdependence"]
+
+
+# ----------------------------------------------------------------- heads with each kind
+HEADS = {
+    "chain (instance)": ({"instance_interdependence": "chain"}, X),
+    "graph (instance)": ({"instance_interdependence": {"class_name": "graph", "config": {
+        "links": GRAPH, "directed": False, "self_dependence": True, "normalization": True,
+        "normalization_mode": "symmetric"}}}, X),
+    "bilinear attention (instance)": ({"instance_interdependence": {"class_name": "lowrank_parameterized_bilinear",
+                                                                    "config": {"r": 2, "normalization": "softmax"}},
+                                       "remainder": "linear"}, X),
+    "pearson kernel (attribute)": ({"attribute_interdependence": "pearson_correlation", "remainder": "linear"}, X),
+    "parameterized (attribute)": ({"attribute_interdependence": {"class_name": "lowrank_parameterized",
+                                                                 "config": {"r": 2, "m_prime": 3}},
+                                   "expansion": "taylor"}, X),
+    "convolution (geometric attribute)": ({"attribute_interdependence": {"class_name": "cuboid_patch",
+                                                                         "config": {"cd_h": 2, "cd_w": 2}}},
+                                          GRID_X.reshape(2, 4, 3, 3)),
+}
+
+
+@pytest.mark.parametrize("kind", list(HEADS))
+def test_head_with_each_kind_trains_and_reloads(kind):
+    from keras_rpn.layers import RPNHead
+
+    kwargs, x = HEADS[kind]
+    head = RPNHead(3, **kwargs)
+    inputs = keras.Input(x.shape[1:])
+    model = keras.Model(inputs, head(inputs))
+    y = model(x)
+    assert tuple(y.shape) == (2,) + tuple(head.compute_output_shape(x.shape)[1:])
+    model.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse", jit_compile=BACKEND != "torch")
+    before = [numpy_of(w).copy() for w in model.trainable_weights]
+    history = model.fit(x, np.zeros(tuple(y.shape)), epochs=1, batch_size=2, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    assert any(not np.allclose(b, numpy_of(a)) for b, a in zip(before, model.trainable_weights))
+    assert_save_load(model, x)
+
+
+def test_head_interdependence_matches_the_formula():
+    """y = <xi_i(kappa(X)), W> + b with xi_i a chain: the head of a chain equals the
+    plain head applied to the chain-mixed expansion, per sample."""
+    from keras_rpn.layers import RPNHead
+
+    head = RPNHead(2, expansion="taylor", instance_interdependence="chain", bias_initializer="ones")
+    y = numpy_of(head(X))
+    plain = RPNHead(2, expansion="taylor", bias_initializer="ones")
+    plain.build(X.shape)
+    w = numpy_of(head.kernel)[0].reshape(2, -1)
+    kappa = numpy_of(plain.expansion(X.reshape(-1, M))).reshape(2, N, -1)
+    a = ref_adjacency(N, chain_links(N), self_dep=True)
+    np.testing.assert_allclose(y, apply_instance(a, kappa) @ w.T + 1.0, rtol=1e-4, atol=1e-4)
+    # The slot fixes the type: a chain in the attribute slot mixes features.
+    head = RPNHead(2, attribute_interdependence="chain")
+    head.build(X.shape)
+    assert head.attribute_interdependence.interdependence_type == "attribute"
+
+
+def test_head_interdependence_errors():
+    from keras_rpn.layers import RPNHead
+
+    with pytest.raises(ValueError, match="instances, features"):
+        RPNHead(2, instance_interdependence="chain").build((None, 4))
+    with pytest.raises(ValueError, match="remainder"):
+        RPNHead(2, attribute_interdependence={"class_name": "cuboid_patch", "config": {"cd_h": 2}},
+                remainder="linear").build((None, 4, 3, 3))

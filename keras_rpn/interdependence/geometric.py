@@ -75,9 +75,9 @@ class GeometricInterdependence(Interdependence):
         h, w, d: grid size (default: from a grid-shaped input; `d` defaults to 1).
         channel_num: channels `C` (default: the last axis of the input).
         packing_strategy: how densely patches are packed (default
-            `"densest_packing"`: stride 1); ignored when `cd_h`, `cd_w`, `cd_d` are
-            all given.
-        cd_h, cd_w, cd_d: explicit centre distances (strides).
+            `"densest_packing"`: stride 1).
+        cd_h, cd_w, cd_d: explicit centre distances (strides), each overriding the
+            packing strategy's (tinyBIG uses them only when all three are given).
         interdependence_matrix_mode: `"padding"` (default) or `"aggregation"`.
         normalization: degree-normalise the 0/1 patch matrix (default False).
         normalization_mode: `"row_column"` (default), `"row"`, `"column"` or
@@ -140,12 +140,13 @@ class GeometricInterdependence(Interdependence):
         raise NotImplementedError
 
     def strides(self):
-        """`(cd_h, cd_w, cd_d)`."""
-        if None not in (self.cd_h, self.cd_w, self.cd_d):
-            return self.cd_h, self.cd_w, self.cd_d
+        """`(cd_h, cd_w, cd_d)`: the given ones, the packing strategy's for the others."""
         if self.packing_strategy == "densest_packing":
-            return 1, 1, 1
-        return tuple(max(int(c), 1) for c in self.packing(self.packing_strategy))
+            packed = (1, 1, 1)
+        else:
+            packed = tuple(max(int(c), 1) for c in self.packing(self.packing_strategy))
+        given = (self.cd_h, self.cd_w, self.cd_d)
+        return tuple(p if g is None else g for g, p in zip(given, packed))
 
     @property
     def patch_size(self):

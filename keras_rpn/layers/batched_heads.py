@@ -5,10 +5,13 @@ the contraction is optional):
 
 1. `input_processing`: not a separate component today (tinyBIG's input processing
    is imported as the expansion's `preprocessing`);
-2. `attribute_interdependence` `xi_a`: `(..., m) -> (..., m')`, before the expansion;
+2. `attribute_interdependence` `xi_a`: `(..., m) -> (..., m')`, before the expansion
+   (on the unflattened input, so it may also regroup the instance axis: a geometric
+   patch extraction maps `(batch, cells, C)` to `(batch, P, C k)`);
 3. `expansion` `kappa`: `(..., m') -> (..., D)`;
 4. `instance_interdependence` `xi_i`: mixes the instance axis of the expansion,
-   `(batch, k, D) -> (batch, k, D)` (axis -2 of a rank-3 input; never the batch axis);
+   `(batch, N, D) -> (batch, N', D)` (axis -2 of a rank-3 input; never the batch
+   axis), with a matrix computed from the head's input when it depends on data;
 5. `reconciliation`: the contraction `<kappa, psi(w_c)>` with every channel's kernel row;
 6. `bias` `b`, added once per channel;
 7. `channel_fusion` `F_channel` over the `C` channels;
@@ -50,17 +53,29 @@ def run_heads(heads, inputs, training=None):
     if not keras.backend.is_float_dtype(x.dtype):
         # Integer and boolean inputs are cast to the compute dtype, as Dense does.
         x = ops.cast(x, head.compute_dtype)
-    batch_shape = None
-    if len(x.shape) != 2:
-        batch_shape = ops.shape(x)[:-1]
-        x = ops.reshape(x, (-1, x.shape[-1]))
+    raw = x
+    if head.attribute_interdependence is not None:
+        x = head.attribute_interdependence(x, training=training)
     if head.kernel is None:  # l = 0: an empty kernel still carries the channel count
         kernel = ops.zeros((num_heads * channels, 0), dtype=head.compute_dtype)
     elif num_heads == 1:
         kernel = head.kernel
     else:
         kernel = ops.concatenate([h.kernel for h in heads], axis=0)
-    y = _contraction(head, x, kernel, inputs, training)
+    batch_shape = None if len(x.shape) == 2 else ops.shape(x)[:-1]
+    flat = ops.reshape(x, (-1, x.shape[-1]))
+    if head.instance_interdependence is None:
+        y = head.reconciliation.contract(head.expansion, flat, kernel, training=training)
+    else:
+        # xi_i mixes the instance axis of the expansion; its matrix comes from the
+        # head's input (tinyBIG), or from xi_a's output when xi_a changed that axis.
+        data = raw if raw.shape[-2] == x.shape[-2] else x
+        kappa = head.expansion(flat, training=training)
+        kappa = ops.reshape(kappa, (-1, x.shape[-2], kappa.shape[-1]))
+        kappa = head.instance_interdependence(kappa, data=data, training=training)
+        batch_shape = ops.shape(kappa)[:-1]
+        kappa = ops.reshape(kappa, (-1, kappa.shape[-1]))
+        y = head.reconciliation.contract(head.expanded_features, kappa, kernel, training=training)
     if num_heads > 1:
         y = ops.reshape(y, (-1, num_heads, channels, units))
     if head.bias is not None:
@@ -74,28 +89,16 @@ def run_heads(heads, inputs, training=None):
     else:
         y = head.channel_fusion.call(y)
     if not head.remainder.is_zero:
+        # pi takes the raw input, whose instances are those of y (checked at build).
+        raw_flat = ops.reshape(raw, (-1, raw.shape[-1]))
         if num_heads == 1:
-            y = y + head.remainder.call(x)
+            y = y + head.remainder.call(raw_flat)
         else:
-            y = y + ops.stack([h.remainder.call(x) for h in heads], axis=1)
+            y = y + ops.stack([h.remainder.call(raw_flat) for h in heads], axis=1)
     y = head.activation(y)
     if batch_shape is not None:
-        y = ops.reshape(y, batch_shape + tuple(y.shape[1:]))
+        y = ops.reshape(y, tuple(batch_shape) + tuple(y.shape[1:]))
     return y
-
-
-def _contraction(head, x, kernel, inputs, training):
-    """Stages 2-5 on the flattened input `x`: `(N, m) -> (N, G C, n)`."""
-    if head.attribute_interdependence is not None:
-        x = head.attribute_interdependence(x, training=training)
-    if head.instance_interdependence is None:
-        return head.reconciliation.contract(head.expansion, x, kernel, training=training)
-    # xi_i needs the expansion itself, with its instance axis back.
-    kappa = head.expansion(x, training=training)
-    kappa = ops.reshape(kappa, (-1, inputs.shape[-2], kappa.shape[-1]))
-    kappa = head.instance_interdependence(kappa, training=training)
-    kappa = ops.reshape(kappa, (-1, kappa.shape[-1]))
-    return head.reconciliation.contract(head.expanded_features, kappa, kernel, training=training)
 
 
 def group_heads(heads, config_index):

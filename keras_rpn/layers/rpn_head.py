@@ -7,6 +7,7 @@ from keras import regularizers
 
 from keras_rpn import expansions
 from keras_rpn import fusions
+from keras_rpn import interdependence
 from keras_rpn import reconciliations
 from keras_rpn import remainders
 from keras_rpn import validation
@@ -34,8 +35,11 @@ class RPNHead(validation.CheckedNesting, keras.layers.Layer):
     `keras_rpn.layers.batched_heads.HEAD_STAGES`): input processing -> attribute
     interdependence `xi_a` -> expansion -> instance interdependence `xi_i` ->
     reconciliation contraction -> bias -> channel fusion -> remainder -> output
-    processing (the activation). The two interdependence stages of RPN 2 are slots
-    that hold `None` for now.
+    processing (the activation). The two interdependence stages are RPN 2's:
+
+    ```
+    y = F_channel([ <xi_i(kappa(xi_a(X))), psi(w_c)> + b  for c < C ]) + pi(X)
+    ```
 
     All channels are computed in one contraction. Inputs may have any rank >= 2;
     the head acts on the last axis, like `keras.layers.Dense`. Components given as
@@ -54,14 +58,18 @@ class RPNHead(validation.CheckedNesting, keras.layers.Layer):
         channel_fusion: `F_channel`, a name from `keras_rpn.fusions.names()`, a
             `Fusion` or a config dict (default `"mean"`; unused when `C = 1`).
         activation: activation applied to the head output (default none).
-        attribute_interdependence: `xi_a`, applied to the input before the
-            expansion: `(..., m) -> (..., m')`, the expansion then sees `m'`
-            features; the remainder still sees the raw input. Only `None` (no such
-            stage) is accepted for now.
-        instance_interdependence: `xi_i`, applied to the expansion: it mixes the
-            instance axis of a `(batch, k, m)` input (axis -2 of the expanded
-            `(batch, k, D)`, keeping `k`; never the batch axis) before the
-            contraction. Only `None` (no such stage) is accepted for now.
+        attribute_interdependence: `xi_a` (a name from
+            `keras_rpn.interdependence.names()`, an `Interdependence` or a config
+            dict; default `None`: no such stage), applied to the input before the
+            expansion, as the attribute type: `X -> X A`, `(..., m) -> (..., m')`;
+            the expansion then sees `m'` features, the remainder the raw input. A
+            geometric patch function here makes a convolution: `(batch, cells, C)`
+            -> `(batch, P, C k)`, one output per patch.
+        instance_interdependence: `xi_i` (same forms), applied to the expansion as
+            the instance type: it mixes the instance axis of a `(batch, N, m)`
+            input (axis -2 of the expanded `(batch, N, D)`, `N -> N'`; never the
+            batch axis) before the contraction. A data-dependent `A` (kernels,
+            bilinear attention) is computed per sample from the head's input.
         use_bias: whether to add the bias `b` (default `True`).
         kernel_initializer: initializer of the `(C, l)` kernel. The default (`None`)
             draws it uniformly at the scale that gives each `psi(w_c)` the Glorot
@@ -127,10 +135,10 @@ class RPNHead(validation.CheckedNesting, keras.layers.Layer):
         )
         self.activation = validation.activation("activation", activation)
         self.attribute_interdependence = _interdependence(
-            "attribute_interdependence", attribute_interdependence
+            "attribute_interdependence", attribute_interdependence, self.dtype_policy
         )
         self.instance_interdependence = _interdependence(
-            "instance_interdependence", instance_interdependence
+            "instance_interdependence", instance_interdependence, self.dtype_policy
         )
         self.use_bias = bool(use_bias)
         self.kernel_initializer = (
@@ -144,32 +152,37 @@ class RPNHead(validation.CheckedNesting, keras.layers.Layer):
         self.input_spec = keras.layers.InputSpec(min_ndim=2)
 
     def build(self, input_shape):
+        input_shape = tuple(input_shape)
         m = validation.input_dim(self, input_shape)
         flat_shape = (None, m)
-        expansion_input = flat_shape
-        if self.attribute_interdependence is not None:
-            if not self.attribute_interdependence.built:
-                self.attribute_interdependence.build(flat_shape)
-            expansion_input = tuple(
-                self.attribute_interdependence.compute_output_shape(flat_shape)
-            )
-        expansion_dim, num_params = self._checked_sizes(m, int(expansion_input[-1]))
+        mixed_shape = self._attribute_shape(input_shape)
+        expansion_input = (None, int(mixed_shape[-1]))
+        expansion_dim, num_params = self._checked_sizes(m, expansion_input[-1])
         if not self.expansion.built:
             self.expansion.build(expansion_input)
         self.expanded_features = None
         if self.instance_interdependence is not None:
-            if len(input_shape) != 3:
+            if len(mixed_shape) != 3:
                 raise ValueError(
                     "A head with an instance interdependence expects inputs of shape "
                     f"(batch, instances, features). Received: input_shape={input_shape}"
                 )
             if not self.instance_interdependence.built:
-                self.instance_interdependence.build((None, input_shape[-2], expansion_dim))
+                # Its matrix comes from the head's input (see `run_heads`).
+                data_shape = input_shape if input_shape[-2] == mixed_shape[-2] else mixed_shape
+                self.instance_interdependence.build((None, mixed_shape[-2], expansion_dim), data_shape)
             # The contraction then takes the already expanded (and mixed) features.
             self.expanded_features = expansions.get(
                 "identity", name="expanded_features", dtype=self.dtype_policy
             )
             self.expanded_features.build((None, expansion_dim))
+        if not self.remainder.is_zero and self._instance_shape(input_shape) != tuple(input_shape[:-1]):
+            raise ValueError(
+                "The remainder pi(x) takes the head's input, whose instances "
+                f"{tuple(input_shape[1:-1])} the interdependence functions change to "
+                f"{self._instance_shape(input_shape)[1:]}: use remainder='zero' with them. "
+                f"Received: input_shape={input_shape}"
+            )
         if not self.reconciliation.built:
             self.reconciliation.build((self.units, expansion_dim))
         self.kernel = None
@@ -196,6 +209,23 @@ class RPNHead(validation.CheckedNesting, keras.layers.Layer):
         if not self.channel_fusion.built:
             self.channel_fusion.build((None, self.channels, self.units))
         self.input_spec = keras.layers.InputSpec(min_ndim=2, axes={-1: m})
+
+    def _attribute_shape(self, input_shape):
+        """The input shape after `xi_a` (builds it)."""
+        xi = self.attribute_interdependence
+        if xi is None:
+            return tuple(input_shape)
+        if not xi.built:
+            xi.build(tuple(input_shape))
+        return tuple(xi.compute_output_shape(tuple(input_shape)))
+
+    def _instance_shape(self, input_shape):
+        """The leading axes of the head output: `(batch, ...)` after both interdependences."""
+        shape = self._attribute_shape(input_shape)[:-1]
+        xi = self.instance_interdependence
+        if xi is not None and shape[-1] is not None:
+            shape = shape[:-1] + (xi.output_dim(int(shape[-1])),)
+        return tuple(shape)
 
     def _checked_sizes(self, m, expansion_m):
         """`D(m)` and `l(n, D)`, computed in Python and refused when too large.
@@ -278,7 +308,9 @@ class RPNHead(validation.CheckedNesting, keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         n = self.channel_fusion.output_dim(self.channels, self.units)
-        return tuple(input_shape[:-1]) + (n,)
+        if self.attribute_interdependence is None and self.instance_interdependence is None:
+            return tuple(input_shape[:-1]) + (n,)
+        return self._instance_shape(tuple(input_shape)) + (n,)
 
     def get_config(self):
         return {
@@ -314,15 +346,16 @@ def _short_config(component):
     return {"class_name": component.__class__.__name__, "config": config}
 
 
-def _interdependence(argument, value):
-    """The component of an interdependence slot; only `None` until RPN 2 fills it."""
-    if value is not None:
-        raise ValueError(
-            f"`{argument}` is a slot for RPN 2 data interdependence functions, which "
-            f"keras_rpn does not implement yet; only None is accepted. Received: "
-            f"{argument}={value!r}"
-        )
-    return None
+def _interdependence(argument, value, policy):
+    """The component of an interdependence slot: `None`, or a function of its type.
+
+    The slot fixes the type: `attribute_interdependence` mixes features (attribute
+    type), `instance_interdependence` the instance axis (instance type).
+    """
+    if value is None:
+        return None
+    kind = argument.split("_", 1)[0]
+    return interdependence.get(value, name=argument, interdependence_type=kind, dtype=policy)
 
 
 def _serialize_slot(component):
