@@ -1,5 +1,7 @@
 """Bad input gets a clear ValueError/TypeError naming the argument and the value."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -82,12 +84,6 @@ CASES = [
         lambda: keras_rpn.reconciliations.LowRankReconciliation(r=0),
         ValueError,
         r"r=0",
-    ),
-    (
-        "lorr rank too large",
-        lambda: RPNHead(2, reconciliation={"class_name": "lorr", "config": {"r": 3}})(X5),
-        ValueError,
-        r"min\(n, D\).*r=3",
     ),
     (
         "identity remainder width",
@@ -320,3 +316,124 @@ def test_lambda_activation_warns_then_refuses_to_save(tmp_path):
     model(X5)
     with pytest.raises(ValueError, match="Cannot serialise `(output_)?activation`=.*lambda"):
         model.save(str(tmp_path / "m.keras"))
+
+
+# Issue 11, defect 7: tinyBIG config import (`keras_rpn.config`).
+
+
+def _tinybig_config(m=5, n=3, head_parameters=None, rank=None):
+    reconciliation = {"function_class": "tinybig.reconciliation.identity_reconciliation"}
+    if rank is not None:
+        reconciliation = {
+            "function_class": "tinybig.reconciliation.lorr_reconciliation",
+            "function_parameters": {"r": rank},
+        }
+    head = {
+        "data_transformation_configs": {"function_class": "tinybig.expansion.identity_expansion"},
+        "parameter_fabrication_configs": reconciliation,
+        **(head_parameters or {}),
+    }
+    layer = {"m": m, "n": n, "head_configs": [{"head_parameters": head}]}
+    return {"model_configs": {"model_parameters": {"layer_configs": [{"layer_parameters": layer}]}}}
+
+
+def _bias(value):
+    config = _tinybig_config()
+    head = config["model_configs"]["model_parameters"]["layer_configs"][0]["layer_parameters"]
+    head["head_configs"][0]["head_parameters"]["parameter_fabrication_configs"][
+        "function_parameters"
+    ] = {"enable_bias": value}
+    return config
+
+
+ALIAS_BOMB = "\n".join(
+    ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    + [
+        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]"
+        for i in range(8)
+    ]
+)
+
+CONFIG_CASES = [
+    # (id, config, exception type, message pattern)
+    (
+        "YAML alias bomb",
+        ALIAS_BOMB,
+        ValueError,
+        r"expands to more than 100,000 nodes .* line \d+, column \d+",
+    ),
+    (
+        "enable_bias as a string",
+        _bias("false"),
+        ValueError,
+        r"`enable_bias` must be a boolean .* Received: enable_bias='false'",
+    ),
+    (
+        "m fractional",
+        _tinybig_config(m=4.7),
+        ValueError,
+        r"layer_configs\[0\]: `m` must be an integer, not a fraction\. Received: m=4\.7",
+    ),
+    (
+        "m a word",
+        _tinybig_config(m="four"),
+        ValueError,
+        r"layer_configs\[0\]: `m` must be an integer\. Received: m='four'",
+    ),
+    (
+        "channel_num fractional",
+        _tinybig_config(head_parameters={"channel_num": 2.9}),
+        ValueError,
+        r"head_configs\[0\]: `channel_num` must be an integer, not a fraction\. "
+        r"Received: channel_num=2\.9",
+    ),
+    (
+        "malformed YAML string",
+        "model_configs:\n  model_parameters: [1, 2\n  x: {",
+        ValueError,
+        r"Malformed YAML in the configuration string, line \d+, column \d+",
+    ),
+    (
+        "missing file",
+        "configs/no_such_model.yaml",
+        ValueError,
+        r"No configuration file at 'configs/no_such_model\.yaml'",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "config,error,pattern", [c[1:] for c in CONFIG_CASES], ids=[c[0] for c in CONFIG_CASES]
+)
+def test_bad_tinybig_configs_are_refused_clearly(config, error, pattern):
+    pytest.importorskip("yaml", reason="YAML input needs the optional pyyaml")
+    from keras_rpn.config import from_tinybig
+
+    with pytest.raises(error, match=pattern) as info:
+        from_tinybig(config)
+    assert len(str(info.value)) < 1000  # never the whole (expanded) config
+
+
+def test_bad_tinybig_config_files_name_file_line_and_column(tmp_path):
+    pytest.importorskip("yaml", reason="YAML input needs the optional pyyaml")
+    from keras_rpn.config import load_config
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("model_configs:\n  model_class: tinybig.model.rpn\n   oops: [\n")
+    with pytest.raises(ValueError, match=rf"Malformed YAML in {re.escape(str(bad))}, line 3, "):
+        load_config(str(bad))
+    bad_json = tmp_path / "bad.json"
+    bad_json.write_text('{"model_configs": {"a": 1,}}')
+    with pytest.raises(ValueError, match=r"Malformed JSON in .*bad\.json, line 1, column 27"):
+        load_config(bad_json)
+    with pytest.raises(ValueError, match=r"No configuration file at .*missing\.yaml"):
+        load_config(tmp_path / "missing.yaml")
+
+
+def test_tinybig_lorr_rank_above_min_n_d_imports_with_a_warning():
+    """tinyBIG's published SST-2 config: lorr with r=5 on a 32 -> 2 layer."""
+    from keras_rpn.config import from_tinybig
+
+    with pytest.warns(UserWarning, match=r"r=5 exceeds min\(n, D\) = 2"):
+        model = from_tinybig(_tinybig_config(m=32, n=2, rank=5))
+    assert model.count_params() == 5 * (2 + 32)

@@ -385,8 +385,20 @@ INVALID = [
     ("duplicated_padding", {"p": 3}, (6, 4), "`q` must divide D = 4. Received: q=3"),
     ("duplicated_diagonal_padding", {"p": 4}, (6, 4), "`p` must divide n = 6. Received: p=4"),
     ("random_matrix_adaption", {"r": 7}, (4, 6), "Received: r=7"),
-    ("lorr", {"r": 5}, (4, 6), "Received: r=5"),
 ]
+
+
+def test_lorr_rank_above_min_n_d_is_accepted_with_a_warning(rng):
+    """Issue 11, defect 7: tinyBIG's SST-2 config has r=5 on a 32 -> 2 layer (before:
+    refused at build, so the published config could not be imported)."""
+    head = RPNHead(2, reconciliation={"class_name": "lorr", "config": {"r": 5}})
+    with pytest.warns(UserWarning, match=r"r=5 exceeds min\(n, D\) = 2"):
+        head.build((None, 32))
+    assert head.kernel.shape == (1, 5 * (2 + 32))
+    kernel = numpy_of(head.kernel)
+    a, b = kernel[0, :10].reshape(2, 5), kernel[0, 10:].reshape(5, 32)
+    x = rng.uniform(-1, 1, (3, 32)).astype("float32")
+    np.testing.assert_allclose(numpy_of(head(x)), x @ (a @ b).T, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("case", INVALID, ids=lambda c: case_id(c[:3]))

@@ -4,6 +4,7 @@ import copy
 
 from keras_rpn import expansions
 from keras_rpn.config.names import _FAMILIES
+from keras_rpn.config.schema import _bool
 from keras_rpn.config.schema import _drop
 from keras_rpn.config.schema import _function_spec
 from keras_rpn.config.schema import _short
@@ -73,7 +74,7 @@ def _expansion(spec, where, m=None):
 def _reconciliation(spec, where):
     class_path, params = _function_spec(spec, where)
     params = _drop(params)
-    use_bias = bool(params.pop("enable_bias", False))
+    use_bias = _bool(params.pop("enable_bias", False), "enable_bias", where)
     for prefix in ("preprocess", "postprocess"):
         if _pop_processing(params, prefix, where):
             raise NotImplementedError(f"{where}: keras_rpn reconciliations take no {prefix}.")
@@ -94,7 +95,7 @@ def _remainder(spec, where):
     if steps and steps[0][0]["config"]["activation"] != "linear":
         params["activation"] = steps[0][0]["config"]["activation"]
     if "enable_bias" in params:
-        if params.pop("enable_bias"):
+        if _bool(params.pop("enable_bias"), "enable_bias", where):
             params["use_bias"] = True
     return _component("remainder", class_path, params, where)
 

@@ -10,7 +10,9 @@ from keras_rpn.config.names import _EXPANSION_KEYS
 from keras_rpn.config.names import _OLD_HEAD_KEYS
 from keras_rpn.config.names import _RECONCILIATION_KEYS
 from keras_rpn.config.names import _REMAINDER_KEYS
+from keras_rpn.config.schema import _bool
 from keras_rpn.config.schema import _drop
+from keras_rpn.config.schema import _int
 from keras_rpn.config.schema import _model_config
 from keras_rpn.config.schema import _pop_one
 from keras_rpn.config.schema import _reject
@@ -24,12 +26,13 @@ from keras_rpn.layers.rpn_layer import RPNLayer
 from keras_rpn.layers.rpn_layer import allocate
 from keras_rpn.models import presets
 from keras_rpn.models.rpn import RPN
+from keras_rpn.validation import short_repr
 
 
 def _head(config, m, n, where):
     """`(RPNHead kwargs, output processing steps)` for one tinyBIG head config."""
     if not isinstance(config, dict):
-        raise ValueError(f"Expected a head config at {where}. Received: {config!r}")
+        raise ValueError(f"Expected a head config at {where}. Received: {short_repr(config)}")
     head_class = config.get("head_class", "tinybig.module.rpn_head")
     if _short(head_class) != "rpn_head":
         raise ValueError(
@@ -41,7 +44,7 @@ def _head(config, m, n, where):
     _drop(params, ("name", "device", "parameters_init_method", "batch_num"))
     for key, expected in (("m", m), ("n", n)):
         value = params.pop(key, None)
-        if value is not None and int(value) != expected:
+        if value is not None and _int(value, key, where) != expected:
             raise ValueError(
                 f"{where}: head `{key}`={value} does not match the layer's {key}={expected}."
             )
@@ -66,8 +69,8 @@ def _head(config, m, n, where):
     if spec is not None:
         head["remainder"] = _remainder(spec, f"{where}.{key}")
     channels = params.pop("channel_num", None)
-    if channels is not None and int(channels) != 1:
-        head["channels"] = int(channels)
+    if channels is not None and _int(channels, "channel_num", where) != 1:
+        head["channels"] = _int(channels, "channel_num", where)
     key, spec = _pop_one(
         params, ("channel_fusion_configs", "channel_fusion_function_configs"), where
     )
@@ -98,7 +101,7 @@ def _head(config, m, n, where):
     expansion_dim = probe.expansion.output_dim(m)
     if declared_l is not None:
         actual = probe.reconciliation.num_params(n, expansion_dim)
-        if int(declared_l) != actual:
+        if _int(declared_l, "l", where) != actual:
             raise ValueError(
                 f"{where}: `l`={declared_l} does not match the reconciliation's parameter "
                 f"count l(n={n}, D={expansion_dim}) = {actual}."
@@ -110,7 +113,7 @@ def _head(config, m, n, where):
 def _layer(config, where):
     """`(m, n, n_out, RPNLayer kwargs, postprocessing layers)` for one tinyBIG layer."""
     if not isinstance(config, dict):
-        raise ValueError(f"Expected a layer config at {where}. Received: {config!r}")
+        raise ValueError(f"Expected a layer config at {where}. Received: {short_repr(config)}")
     layer_class = config.get("layer_class", "tinybig.module.rpn_layer")
     if _short(layer_class) != "rpn_layer":
         raise ValueError(
@@ -125,7 +128,7 @@ def _layer(config, where):
     for key in ("m", "n"):
         if params.get(key) is None:
             raise ValueError(f"{where}: layer_parameters needs `{key}`.")
-    m, n = int(params.pop("m")), int(params.pop("n"))
+    m, n = _int(params.pop("m"), "m", where), _int(params.pop("n"), "n", where)
     if params.pop("heads", None) is not None:
         raise ValueError(f"{where}: `heads` holds objects; give `head_configs` instead.")
     head_configs = params.pop("head_configs", None)
@@ -206,16 +209,16 @@ def _preset(model_class, params, name):
     if dims is None:
         raise ValueError(f"{where} needs `dims` for tinybig.model.{model_class}.")
     kwargs = {k: params.pop(k) for k in keys if k in params}
-    kwargs["use_bias"] = bool(params.pop("enable_bias", False))
+    kwargs["use_bias"] = _bool(params.pop("enable_bias", False), "enable_bias", where)
     if "channel_num" in params:
-        kwargs["channels"] = int(params.pop("channel_num"))
+        kwargs["channels"] = _int(params.pop("channel_num"), "channel_num", where)
     if params.get("width") is not None:
-        kwargs["width"] = int(params.pop("width"))
+        kwargs["width"] = _int(params.pop("width"), "width", where)
     params.pop("width", None)
     rank = params.pop("r", 3)
-    if params.pop("with_lorr", False):
+    if _bool(params.pop("with_lorr", False), "with_lorr", where):
         kwargs["reconciliation"] = {"class_name": "lorr", "config": {"r": rank}}
-    if params.pop("with_residual", False):
+    if _bool(params.pop("with_residual", False), "with_residual", where):
         if model_class == "kan":
             raise ValueError(f"{where}: the KAN preset always has its linear remainder.")
         kwargs["remainder"] = "linear"

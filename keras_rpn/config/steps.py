@@ -6,8 +6,11 @@ import keras
 
 from keras_rpn.config.names import _ACTIVATIONS
 from keras_rpn.config.names import _TORCH_ACTIVATIONS
+from keras_rpn.config.schema import _bool
 from keras_rpn.config.schema import _drop
+from keras_rpn.config.schema import _float
 from keras_rpn.config.schema import _function_spec
+from keras_rpn.config.schema import _int
 from keras_rpn.config.schema import _reject
 from keras_rpn.config.schema import _short
 
@@ -27,8 +30,8 @@ def _process_step(spec, where):
     key = _short(class_path).lower()
     if key in ("layernorm", "layer_norm"):
         width = params.pop("normalized_shape", None)
-        affine = bool(params.pop("elementwise_affine", False))
-        eps = float(params.pop("eps", 1e-5))
+        affine = _bool(params.pop("elementwise_affine", False), "elementwise_affine", where)
+        eps = _float(params.pop("eps", 1e-5), "eps", where)
         params.pop("bias", None)
         _reject(params, where)
         # tinyBIG's process functions are not submodules: torch.nn.LayerNorm's affine
@@ -40,25 +43,25 @@ def _process_step(spec, where):
         return _keras_layer("LayerNormalization", config), width
     if key in ("batchnorm1d", "batch_norm", "batchnorm"):
         width = params.pop("num_features", None)
-        eps = float(params.pop("eps", 1e-5))
+        eps = _float(params.pop("eps", 1e-5), "eps", where)
         momentum = params.pop("momentum", 0.1)
-        affine = bool(params.pop("affine", True))
-        if not params.pop("track_running_stats", True):
+        affine = _bool(params.pop("affine", True), "affine", where)
+        if not _bool(params.pop("track_running_stats", True), "track_running_stats", where):
             raise ValueError(f"{where}: BatchNorm without running statistics is not supported.")
         _reject(params, where)
         config = {
             "epsilon": eps,
-            "momentum": 1.0 - float(momentum),
+            "momentum": 1.0 - _float(momentum, "momentum", where),
             "center": affine,
             "scale": affine,
         }
         return _keras_layer("BatchNormalization", config), width
     if key in ("dropout", "dropout1d"):
-        rate = float(params.pop("p", 0.5))
+        rate = _float(params.pop("p", 0.5), "p", where)
         _reject(params, where)
         return _keras_layer("Dropout", {"rate": rate}), None
     if key in ("leakyrelu", "leaky_relu"):
-        slope = float(params.pop("negative_slope", 0.01))
+        slope = _float(params.pop("negative_slope", 0.01), "negative_slope", where)
         _reject(params, where)
         return _keras_layer("LeakyReLU", {"negative_slope": slope}), None
     if key in ("softmax", "logsoftmax", "log_softmax"):
@@ -93,7 +96,7 @@ def _pop_processing(params, prefix, where):
 
 def _check_widths(steps, width, where):
     for layer, declared in steps:
-        if declared is not None and width is not None and int(declared) != int(width):
+        if declared is not None and width is not None and _int(declared, "width", where) != width:
             raise ValueError(
                 f"{where}: a {layer['class_name']} over {declared} features is applied to a "
                 f"width of {width}."

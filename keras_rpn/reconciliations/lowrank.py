@@ -1,5 +1,7 @@
 """Low-rank reconciliation."""
 
+import warnings
+
 from keras import ops
 
 from keras_rpn import validation
@@ -22,7 +24,8 @@ class LowRankReconciliation(Reconciliation):
     neither is the D-wide expansion.
 
     Args:
-        r: rank, a positive integer (default 2); at most `min(n, D)`.
+        r: rank, a positive integer (default 2). A rank above `min(n, D)` is
+            accepted with a warning: it adds parameters, not expressiveness.
         **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
 
     Example:
@@ -40,7 +43,16 @@ class LowRankReconciliation(Reconciliation):
 
     def build(self, input_shape):
         super().build(input_shape)
-        validation.at_most("r", self.r, "min(n, D)", min(self.units, self.input_dim))
+        bound = min(self.units, self.input_dim)
+        if self.r > bound:
+            # Valid (tinyBIG accepts it; its SST-2 config has r=5 on a 32 -> 2 layer),
+            # only redundant: A B has rank at most min(n, D) whatever r is.
+            warnings.warn(
+                f"LowRankReconciliation: rank r={self.r} exceeds min(n, D) = {bound} "
+                f"(n={self.units}, D={self.input_dim}): psi(w) = A B has rank at most "
+                f"{bound}, so the extra {self.r - bound} rank(s) only add parameters.",
+                stacklevel=2,
+            )
 
     def num_params(self, units, input_dim):
         return self.r * (units + input_dim)
