@@ -53,6 +53,9 @@ class Expansion(keras.layers.Layer):
     """
 
     float32_compute = False
+    #: True for the identity expansion `kappa(x) = x` (lets heads use a cheaper op,
+    #: e.g. the grid head a convolution).
+    is_identity = False
 
     #: Whether the expansion has a per-feature grid that `keras_rpn.grid` refits
     #: (see `keras_rpn.expansions.GridExpansion`).

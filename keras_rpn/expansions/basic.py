@@ -28,6 +28,8 @@ class IdentityExpansion(Expansion):
     array([[0.5, 2. ]])
     """
 
+    is_identity = True
+
     def output_dim(self, input_dim):
         return input_dim
 
