@@ -142,14 +142,14 @@ def test_graph_head_is_gcn(rng, nodes, edges):
     a = random_graph(rng, nodes, edges)
     x = rng.normal(size=(2, nodes, 3)).astype("float32")
     head = layers.GraphHead(
-        4, adjacency=a, normalization_mode="row_column", bias_initializer="random_normal"
+        4, adjacency=a, normalization_mode="symmetric", bias_initializer="random_normal"
     )
     y = numpy(head(x))
-    assert head.mixing.kind == ("dense" if nodes == 8 else "sparse")
+    assert head.interdependence.op.kind == ("dense" if nodes == 8 else "sparse")
     w, b = numpy(head.feature_head.kernel).reshape(4, 3), numpy(head.bias)
     np.testing.assert_allclose(y, gcn_reference(a, x, w, b), rtol=1e-5, atol=1e-5)
     # The same graph as a second input, one per sample.
-    as_input = layers.GraphHead(4, normalization_mode="row_column")
+    as_input = layers.GraphHead(4, normalization_mode="symmetric")
     as_input.build([x.shape, (2, nodes, nodes)])
     for target, source in zip(as_input.weights, head.trainable_weights, strict=True):
         target.assign(source)

@@ -1,47 +1,17 @@
 """Chain (recurrence-like) RPN 2 head and layer."""
 
 import keras
-import numpy as np
 
+from keras_rpn import interdependence
 from keras_rpn import validation
-from keras_rpn.layers.interdependent import ConstantMixing
 from keras_rpn.layers.interdependent import HeadStack
 from keras_rpn.layers.interdependent import InterdependentHead
 
-_MODES = ("row", "column", "row_column")
-
-
-def normalize(matrix, mode):
-    """tinyBIG's degree normalisations of an adjacency matrix `A`, in numpy.
-
-    `"row"`: `D_r^-1 A`; `"column"`: `A D_c^-1`; `"row_column"`:
-    `D_r^-1/2 A D_c^-1/2` (rows or columns that sum to 0 are left at 0).
-    """
-    if mode not in _MODES:
-        raise ValueError(
-            f"Unknown normalization_mode {mode!r}. Valid modes: {', '.join(_MODES)}."
-        )
-    rows, cols = matrix.sum(axis=1), matrix.sum(axis=0)
-
-    def inverse(d, power):
-        out = np.zeros_like(d)
-        np.power(d, -power, out=out, where=d != 0)
-        return out
-
-    if mode == "row":
-        return inverse(rows, 1.0)[:, None] * matrix
-    if mode == "column":
-        return matrix * inverse(cols, 1.0)[None, :]
-    return inverse(rows, 0.5)[:, None] * matrix * inverse(cols, 0.5)[None, :]
-
-
-def hops(matrix, num_hops, accumulative):
-    """`A^h`, or `A + A^2 + ... + A^h` when `accumulative`."""
-    power, total = matrix, matrix.copy()
-    for _ in range(num_hops - 1):
-        power = power @ matrix
-        total = total + power
-    return total if accumulative else power
+_APPROXIMATIONS = {
+    None: None,
+    "inverse": "inverse_approx_multihop_chain",
+    "exponential": "exponential_approx_multihop_chain",
+}
 
 
 @keras.saving.register_keras_serializable(package="keras_rpn")
@@ -55,7 +25,9 @@ class ChainHead(InterdependentHead):
     with `P = A^T` (tinyBIG's instance interdependence `A^T kappa(X)`), `A` the
     chain adjacency: `A[i, i+1] = 1` (and `A[i+1, i] = 1` if `bi_directional`), plus
     `self_scaling * I` if `self_dependence`, degree-normalised if `normalization`,
-    raised to `num_hops` (summed over hops `1..num_hops` if `accumulative`). With the
+    raised to `num_hops` (summed over hops `1..num_hops` if `accumulative`), or all
+    hops at once with `approximation` (`"inverse"`: `(I - A)^-1`; `"exponential"`:
+    `expm(A)`). These are the chain functions of `keras_rpn.interdependence`. With the
     defaults, token `t` receives `x_t W^T + x_{t-1} W^T`: one step of a linear
     recurrence, applied as shifted adds (never an `L x L` matrix product).
 
@@ -72,7 +44,10 @@ class ChainHead(InterdependentHead):
         self_dependence: whether each token keeps itself (default `True`).
         self_scaling: weight of the self loop (default 1.0).
         normalization: whether `A` is degree-normalised (default `False`).
-        normalization_mode: `"row"`, `"column"` or `"row_column"` (default `"row"`).
+        normalization_mode: `"row"`, `"column"`, `"row_column"` or `"symmetric"`
+            (default `"row"`; see `keras_rpn.interdependence.ChainInterdependence`).
+        approximation: `None` (default), `"inverse"` or `"exponential"`; these ignore
+            `num_hops` and `self_dependence`, as in tinyBIG.
         **kwargs: `InterdependentHead` arguments (`expansion`, `reconciliation`,
             `remainder`, `channels`, `activation`, `use_bias`, initializers, ...).
 
@@ -92,6 +67,7 @@ class ChainHead(InterdependentHead):
         self_scaling=1.0,
         normalization=False,
         normalization_mode="row",
+        approximation=None,
         **kwargs,
     ):
         super().__init__(units, **kwargs)
@@ -101,24 +77,31 @@ class ChainHead(InterdependentHead):
         self.self_dependence = validation.boolean("self_dependence", self_dependence)
         self.self_scaling = validation.finite_float("self_scaling", self_scaling)
         self.normalization = validation.boolean("normalization", normalization)
-        if normalization_mode not in _MODES:
-            raise ValueError(
-                f"Unknown normalization_mode {normalization_mode!r}. Valid modes: "
-                f"{', '.join(_MODES)}."
-            )
         self.normalization_mode = normalization_mode
+        if approximation not in _APPROXIMATIONS:
+            raise ValueError(
+                f"Unknown approximation {approximation!r}. Valid values: None, "
+                f"'inverse', 'exponential'."
+            )
+        self.approximation = approximation
+        arguments = {
+            "bi_directional": self.bi_directional,
+            "normalization": self.normalization,
+            "normalization_mode": normalization_mode,
+        }
+        if approximation is not None:
+            name = _APPROXIMATIONS[approximation]
+        else:
+            arguments.update(self_dependence=self.self_dependence, self_scaling=self.self_scaling)
+            name = "chain"
+            if self.num_hops > 1 or self.accumulative:
+                name = "multihop_chain"
+                arguments.update(h=self.num_hops, accumulative=self.accumulative)
+        self.interdependence = interdependence.get(
+            name, interdependence_type="instance", name="interdependence", dtype=self.dtype_policy,
+            **arguments,
+        )
         self.supports_masking = True
-
-    def propagation_matrix(self, length):
-        """The numpy matrix `P` (`L x L`) that mixes the tokens: `y_i = sum_j P_ij x_j`."""
-        a = np.eye(length, k=1)
-        if self.bi_directional:
-            a = a + a.T
-        if self.self_dependence:
-            a = a + self.self_scaling * np.eye(length)
-        if self.normalization:
-            a = normalize(a, self.normalization_mode)
-        return hops(a, self.num_hops, self.accumulative).T
 
     def build_mixing(self, input_shape):
         if len(input_shape) != 3 or input_shape[1] is None:
@@ -126,10 +109,7 @@ class ChainHead(InterdependentHead):
                 f"ChainHead expects sequences of shape (batch, tokens, features) with a "
                 f"known number of tokens. Received: input_shape={tuple(input_shape)}"
             )
-        self.mixing = ConstantMixing(self, self.propagation_matrix(int(input_shape[1])))
-
-    def mix(self, y, x, context=None, mask=None):
-        return self.mixing(y)
+        super().build_mixing(input_shape)
 
     def get_config(self):
         return {
@@ -141,6 +121,7 @@ class ChainHead(InterdependentHead):
             "self_scaling": self.self_scaling,
             "normalization": self.normalization,
             "normalization_mode": self.normalization_mode,
+            "approximation": self.approximation,
         }
 
 

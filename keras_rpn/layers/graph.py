@@ -1,9 +1,8 @@
 """Graph (GCN-like) and graph-bilinear (GAT-like) RPN 2 heads and layers.
 
 The graph is given once, as a constant (`adjacency`, an `N x N` array, or `edges`, a
-list of `(source, target)` pairs with optional `edge_weights`), stored in the config
-and turned into a structured constant at build; or per sample, as a second model
-input: the head is then called on `[x, adjacency]` with `adjacency` of shape
+list of `(source, target)` pairs), stored in the config and applied through the graph
+functions of `keras_rpn.interdependence`; or per sample, as a second model input: the head is then called on `[x, adjacency]` with `adjacency` of shape
 `(batch, N, N)`. `A[i, j] != 0` is an edge `i -> j`; node `j` receives from `i`.
 """
 
@@ -11,25 +10,26 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_rpn import interdependence
 from keras_rpn import validation
 from keras_rpn.layers.bilinear import BilinearHead
-from keras_rpn.layers.chain import _MODES
-from keras_rpn.layers.chain import hops
-from keras_rpn.layers.chain import normalize
-from keras_rpn.layers.interdependent import ConstantMixing
 from keras_rpn.layers.interdependent import HeadStack
 from keras_rpn.layers.interdependent import InterdependentHead
-from keras_rpn.layers.interdependent import constant_weight
+
+_MODES = ("row", "column", "row_column", "symmetric")
 
 
 class GraphMixin:
     """The graph arguments shared by `GraphHead` and `GraphBilinearHead`."""
 
-    def _init_graph(self, adjacency, edges, edge_weights, num_nodes, directed, self_dependence):
+    def _init_graph(self, adjacency, edges, num_nodes, directed, self_dependence):
         self.directed = validation.boolean("directed", directed)
         self.self_dependence = validation.boolean("self_dependence", self_dependence)
         if adjacency is not None and edges is not None:
             raise ValueError("Give the graph as `adjacency` or as `edges`, not both.")
+        self.adjacency = None
+        self.edges = None
+        self.num_nodes = validation.positive_int("num_nodes", num_nodes, allow_none=True)
         if adjacency is not None:
             a = np.asarray(adjacency, dtype="float64")
             if a.ndim != 2 or a.shape[0] != a.shape[1]:
@@ -38,44 +38,45 @@ class GraphMixin:
                 )
             if not np.all(np.isfinite(a)):
                 raise ValueError("`adjacency` holds NaN or infinite values.")
-            rows, cols = np.nonzero(a)
-            edges = np.stack([rows, cols], axis=1)
-            weights = a[rows, cols]
-            edge_weights = None if np.all(weights == 1.0) else weights
-            num_nodes = a.shape[0]
-        self.edges = None
-        self.edge_weights = None
-        self.num_nodes = validation.positive_int("num_nodes", num_nodes, allow_none=True)
-        if edges is None:
-            if edge_weights is not None or num_nodes is not None:
-                raise ValueError("`edge_weights` and `num_nodes` need `edges`.")
-            return
-        e = np.asarray(edges)
-        if e.ndim != 2 or (len(e) and e.shape[1] != 2) or not np.issubdtype(e.dtype, np.integer):
-            raise ValueError(
-                f"`edges` must be a list of (source, target) integer pairs. Received: {edges!r}"
-            )
-        if self.num_nodes is None:
-            self.num_nodes = int(e.max()) + 1 if len(e) else 1
-        if len(e) and (e.min() < 0 or e.max() >= self.num_nodes):
-            raise ValueError(
-                f"`edges` name nodes outside [0, num_nodes={self.num_nodes}). "
-                f"Received node ids from {e.min()} to {e.max()}."
-            )
-        self.edges = e.astype("int64").tolist()
-        if edge_weights is not None:
-            w = np.asarray(edge_weights, dtype="float64")
-            if w.shape != (len(e),) or not np.all(np.isfinite(w)):
+            self.adjacency = a.tolist()
+            self.num_nodes = a.shape[0]
+        elif edges is not None:
+            e = np.asarray(edges)
+            if e.ndim != 2 or e.shape[1:] != (2,) or not np.issubdtype(e.dtype, np.integer):
                 raise ValueError(
-                    f"`edge_weights` must hold one finite number per edge ({len(e)}). "
-                    f"Received shape {w.shape}."
+                    f"`edges` must be a list of (source, target) integer pairs. "
+                    f"Received: edges={edges!r}"
                 )
-            self.edge_weights = w.tolist()
+            if self.num_nodes is None:
+                self.num_nodes = int(e.max()) + 1
+            if e.min() < 0 or e.max() >= self.num_nodes:
+                raise ValueError(
+                    f"`edges` name nodes outside [0, num_nodes={self.num_nodes}). "
+                    f"Received node ids from {e.min()} to {e.max()}."
+                )
+            self.edges = e.astype("int64").tolist()
+        elif num_nodes is not None:
+            raise ValueError("`num_nodes` needs `edges`.")
+
+    def graph_function(self, name="graph", **arguments):
+        """The `keras_rpn.interdependence` function of the constant graph."""
+        graph = {"adjacency": self.adjacency}
+        if self.edges is not None:
+            graph = {"links": self.edges, "nodes": self.num_nodes}
+        return interdependence.get(
+            name,
+            interdependence_type="instance",
+            directed=self.directed,
+            name="interdependence",
+            dtype=self.dtype_policy,
+            **graph,
+            **arguments,
+        )
 
     @property
     def graph_is_input(self):
         """Whether the graph comes as a second input `[x, adjacency]`."""
-        return self.edges is None
+        return self.edges is None and self.adjacency is None
 
     takes_graph = graph_is_input
 
@@ -90,26 +91,13 @@ class GraphMixin:
             return inputs[0], inputs[1]
         return inputs, None
 
-    def adjacency_matrix(self):
-        """The constant `A` in numpy: symmetrised if undirected, self loops added."""
-        a = np.zeros((self.num_nodes, self.num_nodes))
-        if self.edges:
-            e = np.asarray(self.edges)
-            np.add.at(a, (e[:, 0], e[:, 1]), 1.0 if self.edge_weights is None else self.edge_weights)
-        if not self.directed:
-            a = np.maximum(a, a.T)
-        if self.self_dependence:
-            a = a + np.eye(self.num_nodes) * (np.diagonal(a) == 0)
-        return a
-
     def input_adjacency(self, context):
         """The same for a per-sample adjacency input `(batch, N, N)`, with ops."""
         a = ops.cast(context, self.compute_dtype)
         if not self.directed:
             a = ops.maximum(a, ops.swapaxes(a, -1, -2))
         if self.self_dependence:
-            eye = ops.eye(a.shape[-1], dtype=a.dtype)
-            a = a + eye * ops.cast(ops.diagonal(a, axis1=-2, axis2=-1)[..., None, :] == 0, a.dtype)
+            a = a + ops.eye(a.shape[-1], dtype=a.dtype)
         return a
 
     def check_nodes(self, input_shape):
@@ -134,8 +122,8 @@ class GraphMixin:
 
     def graph_config(self):
         return {
+            "adjacency": self.adjacency,
             "edges": self.edges,
-            "edge_weights": self.edge_weights,
             "num_nodes": self.num_nodes,
             "directed": self.directed,
             "self_dependence": self.self_dependence,
@@ -148,26 +136,29 @@ class GraphHead(GraphMixin, InterdependentHead):
 
     For node features `X` of shape `(batch, N, m)`:
     ```
-    Y = activation( P F_channel([ kappa(X) psi(w_c)^T ]) + b + pi(X) )
+    Y = activation( A^T F_channel([ kappa(X) psi(w_c)^T ]) + b + pi(X) )
     ```
-    with `P = A_norm^T` (tinyBIG's `A^T kappa(X)`): `A` the adjacency (symmetrised
-    unless `directed`, plus self loops if `self_dependence`), degree-normalised
-    (`normalization_mode` `"row"`: `D^-1 A`, `"column"`: `A D^-1`, `"row_column"`:
-    `D^-1/2 A D^-1/2`, the GCN propagation), raised to `num_hops` (summed over hops
+    (tinyBIG's instance interdependence `A^T kappa(X)`): `A` is the adjacency
+    (symmetrised unless `directed`, plus `I` if `self_dependence`), degree-normalised
+    if `normalization` (`"row"`: `D^-1 A`; `"column"`: `A D^-1`, tinyBIG's default,
+    the mean over each node's neighbourhood; `"symmetric"`: `D^-1/2 A D^-1/2`, so
+    `A^T = D^-1/2 (A + I) D^-1/2` is Kipf and Welling's GCN propagation;
+    `"row_column"`: tinyBIG's sequential form), raised to `num_hops` (summed over hops
     if `accumulative`), or PageRank's `c (I - (1 - c) A)^-1` when `pagerank_c` is set.
-    A constant graph is applied as a sparse product (gather and segment sum) or a
-    dense one, whichever is cheaper; a graph given as input is normalised per sample.
+    A constant graph is a `keras_rpn.interdependence` graph function, applied as a
+    sparse product (gather and segment sum) or a dense one, whichever is cheaper; a
+    graph given as input is normalised per sample.
 
     Args:
         units: output width `n` per node.
-        adjacency: constant `(N, N)` adjacency (array-like), or
-        edges: constant list of `(source, target)` pairs, with optional
-            `edge_weights` and `num_nodes`; neither: the graph is a second input.
+        adjacency: constant `(N, N)` adjacency (array-like, weights allowed), or
+        edges: constant list of `(source, target)` pairs (with `num_nodes`, default
+            the largest id + 1); neither: the graph is a second input `(batch, N, N)`.
         directed: whether edges are one-way (default `False`).
         self_dependence: whether every node receives itself (default `True`).
         normalization: whether `A` is degree-normalised (default `True`).
-        normalization_mode: `"row"`, `"column"` or `"row_column"` (default
-            `"column"`, tinyBIG's).
+        normalization_mode: `"row"`, `"column"` (default), `"row_column"` or
+            `"symmetric"`.
         num_hops, accumulative: multi-hop propagation (default 1 hop).
         pagerank_c: PageRank teleport probability `c`, or `None` (default).
         **kwargs: `InterdependentHead` arguments.
@@ -183,7 +174,6 @@ class GraphHead(GraphMixin, InterdependentHead):
         units,
         adjacency=None,
         edges=None,
-        edge_weights=None,
         num_nodes=None,
         directed=False,
         self_dependence=True,
@@ -195,7 +185,7 @@ class GraphHead(GraphMixin, InterdependentHead):
         **kwargs,
     ):
         super().__init__(units, **kwargs)
-        self._init_graph(adjacency, edges, edge_weights, num_nodes, directed, self_dependence)
+        self._init_graph(adjacency, edges, num_nodes, directed, self_dependence)
         self.normalization = validation.boolean("normalization", normalization)
         if normalization_mode not in _MODES:
             raise ValueError(
@@ -208,42 +198,40 @@ class GraphHead(GraphMixin, InterdependentHead):
         self.pagerank_c = (
             None if pagerank_c is None else validation.probability("pagerank_c", pagerank_c)
         )
-        if self.pagerank_c is not None and self.graph_is_input:
-            raise ValueError("`pagerank_c` needs a constant graph (`adjacency` or `edges`).")
-
-    def propagation_matrix(self):
-        """The constant numpy `P` (`N x N`): `y_i = sum_j P_ij x_j`."""
-        a = self.adjacency_matrix()
-        if self.normalization:
-            a = normalize(a, self.normalization_mode)
+        if self.graph_is_input:
+            if self.pagerank_c is not None:
+                raise ValueError("`pagerank_c` needs a constant graph (`adjacency` or `edges`).")
+            return
+        arguments = {
+            "normalization": self.normalization,
+            "normalization_mode": normalization_mode,
+            "self_dependence": self.self_dependence,
+        }
+        name = "graph"
         if self.pagerank_c is not None:
-            c = self.pagerank_c
-            a = c * np.linalg.inv(np.eye(len(a)) - (1.0 - c) * a)
-        else:
-            a = hops(a, self.num_hops, self.accumulative)
-        return a.T
+            name, arguments["c"] = "pagerank", self.pagerank_c
+        elif self.num_hops > 1 or self.accumulative:
+            name = "multihop_graph"
+            arguments.update(h=self.num_hops, accumulative=self.accumulative)
+        self.interdependence = self.graph_function(name, **arguments)
 
     def build_mixing(self, input_shape):
         self.check_nodes(input_shape)
         if not self.graph_is_input:
-            self.mixing = ConstantMixing(self, self.propagation_matrix())
+            super().build_mixing(input_shape)
 
     def mix(self, y, x, context=None, mask=None):
         if not self.graph_is_input:
-            return self.mixing(y)
+            return super().mix(y, x)
         a = self.input_adjacency(context)
         if self.normalization:
-            rows = ops.sum(a, axis=-1, keepdims=True)
-            cols = ops.sum(a, axis=-2, keepdims=True)
-            power = {"row": (1.0, 0.0), "column": (0.0, 1.0), "row_column": (0.5, 0.5)}
-            p_row, p_col = power[self.normalization_mode]
-            a = a * _safe_power(rows, p_row) * _safe_power(cols, p_col)
-        total = power_a = a
+            a = _normalize(a, self.normalization_mode)
+        total = power = a
         for _ in range(self.num_hops - 1):
-            power_a = ops.matmul(power_a, a)
-            total = total + power_a
-        a = total if self.accumulative else power_a
-        return ops.einsum("bji,bjf->bif", ops.cast(a, y.dtype), y)
+            power = ops.matmul(power, a)
+            total = total + power
+        a = total if self.accumulative else power
+        return ops.einsum("bij,bif->bjf", ops.cast(a, y.dtype), y)
 
     def get_config(self):
         return {
@@ -257,11 +245,22 @@ class GraphHead(GraphMixin, InterdependentHead):
         }
 
 
-def _safe_power(d, power):
-    if power == 0.0:
-        return 1.0
-    safe = ops.where(d > 0, d, 1.0)
-    return ops.where(d > 0, ops.power(safe, -power), 0.0)
+def _normalize(a, mode):
+    """The degree normalisations of `keras_rpn.interdependence`, per sample (zero
+    sums count as one): `a` has shape `(batch, N, N)`."""
+
+    def inverse_root(s, power):
+        return ops.power(ops.where(s == 0, 1.0, s), -power)
+
+    rows = ops.sum(a, axis=-1, keepdims=True)
+    if mode == "row":
+        return a * inverse_root(rows, 1.0)
+    if mode == "column":
+        return a * inverse_root(ops.sum(a, axis=-2, keepdims=True), 1.0)
+    if mode == "symmetric":
+        return a * inverse_root(rows, 0.5) * ops.swapaxes(inverse_root(rows, 0.5), -1, -2)
+    a = a * inverse_root(rows, 0.5)  # row_column: rows, then the columns of the result
+    return a * inverse_root(ops.sum(a, axis=-2, keepdims=True), 0.5)
 
 
 @keras.saving.register_keras_serializable(package="keras_rpn")
@@ -272,12 +271,12 @@ class GraphBilinearHead(GraphMixin, BilinearHead):
     receives from node `i` (`A[i, j] != 0`, self loops included by default), so each
     node's softmax runs over its neighbourhood (tinyBIG's
     `graph_bilinear_interdependence_head`: the graph times the bilinear matrix, then
-    a masked softmax).
+    a masked softmax). A node with no neighbour receives nothing.
 
     Args:
         units: output width `n` per node.
-        adjacency, edges, edge_weights, num_nodes, directed, self_dependence: the
-            graph, as in `GraphHead` (neither `adjacency` nor `edges`: a second input).
+        adjacency, edges, num_nodes, directed, self_dependence: the graph, as in
+            `GraphHead` (neither `adjacency` nor `edges`: a second input).
         **kwargs: `BilinearHead` arguments (`rank`, `scale`, ...) and
             `InterdependentHead` arguments.
 
@@ -292,27 +291,28 @@ class GraphBilinearHead(GraphMixin, BilinearHead):
         units,
         adjacency=None,
         edges=None,
-        edge_weights=None,
         num_nodes=None,
         directed=False,
         self_dependence=True,
         **kwargs,
     ):
         super().__init__(units, **kwargs)
-        self._init_graph(adjacency, edges, edge_weights, num_nodes, directed, self_dependence)
+        self._init_graph(adjacency, edges, num_nodes, directed, self_dependence)
         self.supports_masking = False
 
     def build_mixing(self, input_shape):
         self.check_nodes(input_shape)
         super().build_mixing(input_shape)
         if not self.graph_is_input:
-            self.support = constant_weight(self, "support", self.adjacency_matrix().T[None] != 0)
+            graph = self.graph_function(self_dependence=self.self_dependence)
+            # A numpy constant (batch 1, queries, keys), like the graph functions' own.
+            self.support = graph.constant_matrix(self.num_nodes).T[None] != 0
 
     def score_mask(self, x, context=None, mask=None):
         if self.graph_is_input:
             allowed = ops.swapaxes(self.input_adjacency(context) != 0, -1, -2)
         else:
-            allowed = self.support != 0
+            allowed = ops.convert_to_tensor(self.support)
         causal = super().score_mask(x, mask=mask)
         return allowed if causal is None else ops.logical_and(allowed, causal)
 

@@ -17,7 +17,6 @@ fusion (the default mean, sum and concatenation are linear).
 """
 
 import keras
-import numpy as np
 from keras import constraints
 from keras import initializers
 from keras import ops
@@ -113,11 +112,19 @@ class InterdependentHead(keras.layers.Layer):
         return x
 
     def build_mixing(self, input_shape):
-        """Builds the constants of the mixing for an input of shape `input_shape`."""
+        """Builds the mixing for an input of shape `input_shape` (default: builds
+        `self.interdependence`, a `keras_rpn.interdependence` function)."""
+        x_shape, _ = self.split_inputs(input_shape)
+        if not self.interdependence.built:
+            self.interdependence.build(tuple(x_shape))
 
     def mix(self, y, x, context=None, mask=None):
-        """`xi_i` applied to `y` of shape `(batch, instances..., n)`."""
-        raise NotImplementedError
+        """`xi_i` applied to `y` of shape `(batch, instances..., n)`: by default the
+        instance interdependence function `self.interdependence` (its matrix computed
+        from the input `x` when it depends on the data)."""
+        if self.interdependence.require_data:
+            return self.interdependence(y, data=x)
+        return self.interdependence(y)
 
     def contract(self, x, training=None):
         """`F_channel([<kappa(f(x)), psi(w_c)>])`, shape `(batch, instances..., n')`."""
@@ -271,88 +278,3 @@ class HeadStack(StructureCheck, keras.layers.Layer):
             "activation": validation.serialize_activation("activation", self.activation),
             **head_config,
         }
-
-
-class ConstantMixing:
-    """A constant `N x N` matrix `P` applied along axis 1: `y_i = sum_j P_ij x_j`.
-
-    The matrix is stored in the cheapest of three forms, chosen in numpy when the
-    owning layer is built, as non-trainable weights of that layer (so it is saved):
-
-    * banded (at most `max_diagonals` non-zero diagonals, e.g. chains): a sum of
-      shifted copies of `x`, each scaled per position;
-    * sparse (density below `max_density`, e.g. graphs): a gather of the source rows
-      and a segment sum over the targets;
-    * dense otherwise: one matrix product.
-
-    Args:
-        layer: the layer that owns the weights.
-        matrix: the numpy matrix `P`.
-        name: prefix of the weight names.
-    """
-
-    def __init__(self, layer, matrix, name="mixing", max_diagonals=5, max_density=0.25):
-        matrix = np.asarray(matrix, dtype="float64")
-        self.size = matrix.shape[0]
-        offsets = [k for k in range(-self.size + 1, self.size) if np.any(np.diagonal(matrix, -k))]
-        nonzero = np.nonzero(matrix)
-        if len(offsets) <= max_diagonals and len(offsets) < self.size:
-            self.kind = "banded"
-            self.offsets = offsets
-            table = np.zeros((len(offsets), self.size))
-            for row, k in enumerate(offsets):  # y_i += P[i, i - k] x_{i - k}
-                i = np.arange(max(k, 0), min(self.size, self.size + k))
-                table[row, i] = matrix[i, i - k]
-            self.table = constant_weight(layer, f"{name}_diagonals", table)
-        elif len(nonzero[0]) <= max_density * matrix.size:
-            self.kind = "sparse"
-            self.rows = constant_weight(layer, f"{name}_rows", nonzero[0], "int32")
-            self.cols = constant_weight(layer, f"{name}_cols", nonzero[1], "int32")
-            self.values = constant_weight(layer, f"{name}_values", matrix[nonzero])
-        else:
-            self.kind = "dense"
-            self.matrix = constant_weight(layer, f"{name}_matrix", matrix)
-
-    def __call__(self, x):
-        if self.kind == "banded":
-            y = None
-            for row, k in enumerate(self.offsets):
-                scale = ops.cast(self.table[row], x.dtype)[:, None]
-                term = scale * _shift(x, k, self.size)
-                y = term if y is None else y + term
-            return y
-        if self.kind == "sparse":
-            gathered = ops.take(x, self.cols, axis=1)  # (b, E, f)
-            gathered = gathered * ops.cast(self.values, x.dtype)[:, None]
-            summed = ops.segment_sum(
-                ops.moveaxis(gathered, 1, 0), self.rows, num_segments=self.size, sorted=True
-            )
-            return ops.moveaxis(summed, 0, 1)
-        return ops.einsum("ij,bjf->bif", ops.cast(self.matrix, x.dtype), x)
-
-
-def _shift(x, k, size):
-    """`x` moved by `k` positions along axis 1 (`out_i = x_{i-k}`), zero-filled."""
-    if k == 0:
-        return x
-    pad = [[0, 0]] * len(x.shape)
-    if k > 0:
-        pad[1] = [k, 0]
-        return ops.pad(x[:, : size - k], pad)
-    pad[1] = [0, -k]
-    return ops.pad(x[:, -k:], pad)
-
-
-def constant_weight(layer, name, value, dtype=None):
-    """A non-trainable weight of `layer` holding the numpy `value` (saved with it).
-
-    The value is its initializer (an assignment in `build` would be lost when Keras
-    builds the layer inside a stateless symbolic call)."""
-    value = np.asarray(value)
-    return layer.add_weight(
-        name=name,
-        shape=value.shape,
-        initializer=keras.initializers.Constant(value),
-        dtype=dtype or layer.variable_dtype,
-        trainable=False,
-    )
