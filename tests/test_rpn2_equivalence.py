@@ -172,8 +172,8 @@ def test_bilinear_head_is_single_head_attention(rng, causal):
     wq, wk, wv, wo = (numpy(v) for v in mha.weights)  # (m,1,r) x3, (1,r,n)
     head = layers.BilinearHead(n, rank=r, causal=causal, use_bias=False)
     head.build(x.shape)
-    head.query_kernel.assign(wq[:, 0, :])
-    head.key_kernel.assign(wk[:, 0, :])
+    # Scores A[i, j] = x_i W x_j^T with the low-rank W = A B: A = W_k, B = W_q^T.
+    head.interdependence.kernel.assign(np.concatenate([wk[:, 0, :].ravel(), wq[:, 0, :].T.ravel()])[None])
     set_kernel(head, (wv[:, 0, :] @ wo[0]).T)
     y = numpy(head(x, mask=keras.ops.convert_to_tensor(mask)))
     np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-5)
@@ -183,7 +183,7 @@ def test_full_bilinear_head_matches_numpy(rng):
     x = rng.normal(size=(2, 4, 3)).astype("float32")
     head = layers.BilinearHead(2, use_bias=False, remainder="linear")
     y = numpy(head(x))
-    w_s = numpy(head.key_kernel)
+    w_s = numpy(head.interdependence.kernel).reshape(3, 3)
     w = numpy(head.feature_head.kernel).reshape(2, 3)
     scores = np.einsum("bim,mk,bjk->bji", x, w_s, x) / np.sqrt(3)  # x_i W x_j^T
     attention = np.exp(scores - scores.max(-1, keepdims=True))
@@ -200,7 +200,8 @@ def test_graph_bilinear_head_attends_to_neighbours(rng):
     x = rng.normal(size=(1, 6, 3)).astype("float32")
     head = layers.GraphBilinearHead(2, adjacency=a, rank=2, use_bias=False)
     y = numpy(head(x))
-    q, k = x[0] @ numpy(head.query_kernel), x[0] @ numpy(head.key_kernel)
+    kernel = numpy(head.interdependence.kernel)[0]
+    k, q = x[0] @ kernel[:6].reshape(3, 2), x[0] @ kernel[6:].reshape(2, 3).T
     scores = q @ k.T / np.sqrt(2)
     support = (a + np.eye(6)) != 0
     scores = np.where(support.T, scores, -np.inf)

@@ -22,12 +22,12 @@ CASES = [
     (layers.GridCompression, {"metric": "mean", "strides": 2}, IMAGE, 0),
     (layers.ChainHead, {"units": 4, "bi_directional": True}, SEQUENCE, 2),
     (layers.ChainLayer, {"units": 4, "width": 2, "num_hops": 2}, SEQUENCE, 4),
-    (layers.BilinearHead, {"units": 4, "rank": 2, "causal": True}, SEQUENCE, 4),
+    (layers.BilinearHead, {"units": 4, "rank": 2, "causal": True}, SEQUENCE, 3),
     (layers.BilinearLayer, {"units": 4, "width": 2, "expansion": "taylor"}, SEQUENCE, 6),
     (layers.GraphHead, {"units": 4, "edges": EDGES}, GRAPH, 2),
     (layers.GraphLayer, {"units": 4, "width": 2, "edges": EDGES, "pagerank_c": 0.15}, GRAPH, 4),
     (layers.GraphHead, {"units": 4}, [GRAPH, (1, 4, 4)], 2),
-    (layers.GraphBilinearHead, {"units": 4, "edges": EDGES, "rank": 2}, GRAPH, 4),
+    (layers.GraphBilinearHead, {"units": 4, "edges": EDGES, "rank": 2}, GRAPH, 3),
     (layers.GraphBilinearLayer, {"units": 4, "width": 2}, [GRAPH, (1, 4, 4)], 6),
 ]
 
@@ -81,14 +81,14 @@ def test_parameter_counts():
     head = layers.GridHead(4, patch={"shape": "sphere", "p_r": 1})
     head.build(IMAGE)
     assert head.count_params() == 4 * 2 * 7 + 4
-    # Low-rank bilinear: 2 (m r) score weights + n m value weights + n bias.
+    # Low-rank bilinear: r (m + m) score parameters + n m value weights + n bias.
     head = layers.BilinearHead(4, rank=2)
     head.build(SEQUENCE)
-    assert head.count_params() == 2 * 3 * 2 + 4 * 3 + 4
+    assert head.count_params() == 2 * (3 + 3) + 4 * 3 + 4
     # Full bilinear matrix: l = m^2 (tinyBIG's).
     head = layers.BilinearHead(4)
     head.build(SEQUENCE)
-    assert len(head.trainable_weights) == 3 and head.key_kernel.shape == (3, 3)
+    assert len(head.trainable_weights) == 3 and head.interdependence.kernel.shape == (1, 9)
 
 
 def test_padding_mask_hides_tokens(rng):
@@ -115,6 +115,7 @@ def test_padding_mask_hides_tokens(rng):
         (lambda: layers.GraphHead(2, normalization_mode="rows"), "normalization_mode"),
         (lambda: layers.ChainHead(2, num_hops=0), "num_hops"),
         (lambda: layers.GridHead(2, patch={"p_h": 1}), "patch"),
+        (lambda: layers.GridHead(2, patch={"shape": "cuboid", "p_h": -1}), "p_h"),
         (lambda: layers.GridHead(2, strides=(1, 2, 3, 4)), "strides"),
         (lambda: layers.GridCompression("median"), "metric"),
         (lambda: layers.BilinearHead(2, rank=0), "rank"),

@@ -6,6 +6,7 @@ import keras
 from keras import initializers
 from keras import ops
 
+from keras_rpn import interdependence
 from keras_rpn import validation
 from keras_rpn.layers.interdependent import HeadStack
 from keras_rpn.layers.interdependent import InterdependentHead
@@ -23,11 +24,13 @@ class BilinearHead(InterdependentHead):
     ```
     tinyBIG's `bilinear_interdependence_head` (`A = X W X^T`, masked column
     softmax), computed per sample along the token axis, not across the batch. The
-    bilinear matrix is a full `m x m` matrix (`rank=None`, `l = m^2`) or low rank,
-    `W = W_k W_q^T` with `W_k, W_q` of shape `(m, r)`: then `S = (X W_q)(X W_k)^T`,
-    single-head dot-product attention with key dimension `r`. The default `scale`
-    is `1 / sqrt(d)`, `d = r` (or `m` when full); tinyBIG multiplies by `sqrt(n)`
-    instead, and its head crashes on a misspelt keyword.
+    scores `A` come from the parameterised bilinear interdependence of
+    `keras_rpn.interdependence` (`"bilinear"`: a full `m x m` matrix, `l = m^2`, when
+    `rank=None`; `"lowrank_parameterized_bilinear"`: `W = W_k W_q^T` with `W_k`, `W_q`
+    of shape `(m, r)`, so `S = (X W_q)(X W_k)^T`, single-head dot-product attention
+    with key dimension `r`); the head scales, masks and normalises them. The default
+    `scale` is `1 / sqrt(d)`, `d = r` (or `m` when full); tinyBIG multiplies by
+    `sqrt(n)` instead, and its head crashes on a misspelt keyword.
 
     With the identity expansion and reconciliation this is
     `keras.layers.MultiHeadAttention(num_heads=1, key_dim=r, use_bias=False)` with
@@ -39,8 +42,8 @@ class BilinearHead(InterdependentHead):
             (default `None`).
         scale: score scale (default `1 / sqrt(r)`, or `1 / sqrt(m)` when full).
         causal: whether token `j` only attends to tokens `i <= j` (default `False`).
-        score_initializer: initializer of the bilinear weights (default
-            `"glorot_uniform"`).
+        score_initializer: initializer of the bilinear kernel (default: the
+            reconciliation's Glorot-like scale).
         **kwargs: `InterdependentHead` arguments (`expansion`, `reconciliation`,
             `remainder`, `channels`, `activation`, `use_bias`, initializers, ...).
 
@@ -61,39 +64,36 @@ class BilinearHead(InterdependentHead):
         rank=None,
         scale=None,
         causal=False,
-        score_initializer="glorot_uniform",
+        score_initializer=None,
         **kwargs,
     ):
         super().__init__(units, **kwargs)
         self.rank = validation.positive_int("rank", rank, allow_none=True)
         self.scale = None if scale is None else validation.finite_float("scale", scale)
         self.causal = validation.boolean("causal", causal)
-        self.score_initializer = initializers.get(score_initializer)
+        name, arguments = "bilinear", {}
+        if self.rank is not None:
+            name, arguments = "lowrank_parameterized_bilinear", {"r": self.rank}
+        self.interdependence = interdependence.get(
+            name,
+            interdependence_type="instance",
+            kernel_initializer=score_initializer,
+            name="interdependence",
+            dtype=self.dtype_policy,
+            **arguments,
+        )
         self.supports_masking = True
 
     def build_mixing(self, input_shape):
+        super().build_mixing(input_shape)
         x_shape, _ = self.split_inputs(input_shape)
-        m = int(x_shape[-1])
-        if self.rank is None:  # S[j, i] = (x_i W) . x_j
-            self.query_kernel = None
-            self.key_kernel = self.add_weight(
-                name="bilinear_kernel", shape=(m, m), initializer=self.score_initializer
-            )
-        else:  # S[j, i] = (x_j W_q) . (x_i W_k)
-            self.query_kernel = self.add_weight(
-                name="query_kernel", shape=(m, self.rank), initializer=self.score_initializer
-            )
-            self.key_kernel = self.add_weight(
-                name="key_kernel", shape=(m, self.rank), initializer=self.score_initializer
-            )
-        d = m if self.rank is None else self.rank
+        d = int(x_shape[-1]) if self.rank is None else self.rank
         self.score_scale = 1.0 / math.sqrt(d) if self.scale is None else self.scale
 
     def scores(self, x):
         """`S`, shape `(batch, queries, keys)`, before masking."""
-        queries = x if self.query_kernel is None else ops.matmul(x, self.query_kernel)
-        keys = ops.matmul(x, self.key_kernel)
-        return ops.einsum("bjr,bir->bji", queries, keys) * self.score_scale
+        a = self.interdependence.matrix(x)  # A[i, j] = x_i W x_j^T
+        return ops.swapaxes(a, -1, -2) * self.score_scale
 
     def score_mask(self, x, context=None, mask=None):
         """Boolean `(batch or 1, queries, keys)` of allowed pairs, or `None`."""
@@ -122,7 +122,9 @@ class BilinearHead(InterdependentHead):
             "rank": self.rank,
             "scale": self.scale,
             "causal": self.causal,
-            "score_initializer": initializers.serialize(self.score_initializer),
+            "score_initializer": None
+            if self.interdependence.kernel_initializer is None
+            else initializers.serialize(self.interdependence.kernel_initializer),
         }
 
 
