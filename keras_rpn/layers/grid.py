@@ -4,6 +4,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_rpn import compressions
 from keras_rpn import interdependence
 from keras_rpn import validation
 from keras_rpn.layers.interdependent import HeadStack
@@ -231,12 +232,10 @@ class GridCompression(keras.layers.Layer):
 
     def __init__(self, metric="max", patch=None, packing_strategy=None, strides=None, **kwargs):
         super().__init__(**kwargs)
-        from keras_rpn.compressions.geometric import GeometricCompression
-
-        if metric not in GeometricCompression.metrics:
+        if metric not in compressions.GeometricCompression.allowed_metrics:
             raise ValueError(
                 f"Unknown metric {metric!r}. Valid metrics: "
-                f"{', '.join(GeometricCompression.metrics)}."
+                f"{', '.join(compressions.GeometricCompression.allowed_metrics)}."
             )
         self.metric = metric
         self.patch = _patch_config(patch, _DEFAULT_POOLING_PATCH)
@@ -244,11 +243,9 @@ class GridCompression(keras.layers.Layer):
         self.strides = _strides(2 if strides is None and packing_strategy is None else strides)
 
     def build(self, input_shape):
-        from keras_rpn import compressions
-
         h, w, d, channels = grid_shape(self, input_shape)
         packing = {} if self.packing_strategy is None else {"packing_strategy": self.packing_strategy}
-        compression = compressions.get(
+        self.compression = compressions.get(
             "geometric",
             metric=self.metric,
             patch=self.patch,
@@ -261,17 +258,14 @@ class GridCompression(keras.layers.Layer):
             **packing,
             **_centre_distances(self.strides),
         )
-        # Held untracked: it has no weights, and its class attribute `metrics` (the
-        # names of its metrics) would shadow `Layer.metrics` in Keras' metric walk.
-        object.__setattr__(self, "_compression", compression)
 
     def call(self, inputs):
-        return self._compression.pool(inputs)
+        return self.compression.pool(inputs)
 
     def compute_output_shape(self, input_shape):
         if not self.built:
             self.build(input_shape)
-        grid = self._compression.output_grid[: len(input_shape) - 2]
+        grid = self.compression.output_grid[: len(input_shape) - 2]
         return (input_shape[0],) + tuple(grid) + (input_shape[-1],)
 
     def get_config(self):
