@@ -30,6 +30,7 @@ def build_model():
                 "heads": [
                     {"expansion": "taylor", "reconciliation": "lorr"},
                     {"expansion": "chebyshev"},
+                    {"expansion": {"class_name": "pca", "config": {"D": 3}}},  # adapted
                 ],
                 "head_fusion": "parameterized_concatenation",
             },
@@ -44,6 +45,7 @@ def main():
     x = inputs()
     if mode == "save":
         model = build_model()
+        keras_rpn.compressions.adapt(model, x)
         model.save(os.path.join(directory, f"{BACKEND}.keras"))
         np.save(os.path.join(directory, f"{BACKEND}.npy"), keras.ops.convert_to_numpy(model(x)))
         return
