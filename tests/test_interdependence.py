@@ -211,7 +211,70 @@ def test_config_roundtrip(name, kwargs):
     np.testing.assert_allclose(numpy_of(clone(X)), numpy_of(xi(X)), rtol=1e-6)
 
 
+# tinyBIG 0.2.1's concrete interdependence classes (its generic kernel bases, which
+# take Python callables, and the abstract geometric base have no counterpart).
+TINYBIG_CLASSES = [
+    "anisotropic_rbf_kernel_interdependence",
+    "canberra_distance_interdependence",
+    "chain_interdependence",
+    "chebyshev_distance_interdependence",
+    "constant_c_interdependence",
+    "constant_interdependence",
+    "cosine_similarity_interdependence",
+    "cuboid_patch_aggregation_based_geometric_interdependence",
+    "cuboid_patch_based_geometric_interdependence",
+    "cuboid_patch_padding_based_geometric_interdependence",
+    "custom_hybrid_kernel_interdependence",
+    "cylinder_patch_aggregation_based_geometric_interdependence",
+    "cylinder_patch_based_geometric_interdependence",
+    "cylinder_patch_padding_based_geometric_interdependence",
+    "dual_lphm_parameterized_bilinear_interdependence",
+    "dual_lphm_parameterized_interdependence",
+    "euclidean_distance_interdependence",
+    "exponential_approx_multihop_chain_interdependence",
+    "exponential_kernel_interdependence",
+    "gaussian_rbf_kernel_interdependence",
+    "graph_interdependence",
+    "hm_parameterized_bilinear_interdependence",
+    "hm_parameterized_interdependence",
+    "hybrid_interdependence",
+    "hyperbolic_tangent_kernel_interdependence",
+    "identity_interdependence",
+    "inverse_approx_multihop_chain_interdependence",
+    "kl_divergence_interdependence",
+    "laplacian_kernel_interdependence",
+    "linear_kernel_interdependence",
+    "lowrank_parameterized_bilinear_interdependence",
+    "lowrank_parameterized_interdependence",
+    "lphm_parameterized_bilinear_interdependence",
+    "lphm_parameterized_interdependence",
+    "manhattan_distance_interdependence",
+    "minkowski_distance_interdependence",
+    "multihop_chain_interdependence",
+    "multihop_graph_interdependence",
+    "mutual_information_interdependence",
+    "one_interdependence",
+    "pagerank_multihop_graph_interdependence",
+    "parameterized_bilinear_interdependence",
+    "parameterized_interdependence",
+    "parameterized_rpn_interdependence",
+    "pearson_correlation_interdependence",
+    "polynomial_kernel_interdependence",
+    "random_matrix_adaption_parameterized_bilinear_interdependence",
+    "random_matrix_adaption_parameterized_interdependence",
+    "rv_coefficient_interdependence",
+    "sphere_patch_aggregation_based_geometric_interdependence",
+    "sphere_patch_based_geometric_interdependence",
+    "sphere_patch_padding_based_geometric_interdependence",
+    "zero_interdependence",
+    "eye_interdependence",
+]
+
+
 def test_names_resolve_by_short_and_tinybig_name():
+    for name in TINYBIG_CLASSES:
+        cls = interdependence.registry.lookup(name)
+        assert interdependence.registry.tinybig_name(cls) in TINYBIG_CLASSES
     for name in interdependence.names():
         cls = interdependence.base._registry.lookup(name)
         assert issubclass(cls, interdependence.Interdependence)
@@ -617,3 +680,36 @@ def test_head_interdependence_errors():
     with pytest.raises(ValueError, match="remainder"):
         RPNHead(2, attribute_interdependence={"class_name": "cuboid_patch", "config": {"cd_h": 2}},
                 remainder="linear").build((None, 4, 3, 3))
+
+
+# ------------------------------------------------------------ hybrid and parameterised RPN
+def test_hybrid_fuses_member_matrices():
+    xi = interdependence.get(
+        "hybrid_interdependence", interdependence_type="instance", fusion_function="prod",
+        interdependence_functions=[{"class_name": "graph", "config": {"links": GRAPH, "directed": False}},
+                                   "linear_kernel"])
+    a = GRAPH_U[None] * np.einsum("bif,bjf->bij", X, X)  # graph mask times the Gram matrix
+    np.testing.assert_allclose(numpy_of(xi(X)), apply_instance(a, X), rtol=1e-4, atol=1e-4)
+    # m' is the fusion's width: a concatenation of two m x m matrices gives 2 m.
+    xi = interdependence.get("hybrid", fusion_function="concatenation",
+                             interdependence_functions=["identity", {"class_name": "constant_c", "config": {"c": 2.0}}])
+    a = np.concatenate([np.eye(M), np.full((M, M), 2.0)], axis=1)
+    np.testing.assert_allclose(numpy_of(xi(X)), apply_attribute(a, X), rtol=1e-5)
+    assert xi.compute_output_shape(X.shape) == (2, N, 2 * M)
+    clone = assert_config_roundtrip(xi)
+    np.testing.assert_allclose(numpy_of(clone(X)), numpy_of(xi(X)), rtol=1e-6)
+    with pytest.raises(ValueError, match="different widths"):
+        interdependence.get("hybrid", interdependence_functions=["identity", {"class_name": "one", "config": {"m_prime": 2}}])(X)
+
+
+def test_parameterized_rpn_is_an_rpn_head_generating_a():
+    xi = interdependence.get("parameterized_rpn", data_transformation="taylor", m_prime=3)
+    y = numpy_of(xi(X))
+    u = np.transpose(X, (0, 2, 1))  # the 4 features, each over the 6 instances
+    kappa = np.concatenate([u, np.einsum("bdi,bdj->bdij", u, u).reshape(2, M, -1)], axis=-1)  # Taylor d=2
+    w = numpy_of(xi.kernel)[0].reshape(3, -1)  # identity psi: (m', D)
+    a = kappa @ w.T
+    np.testing.assert_allclose(y, apply_attribute(a, X), rtol=1e-4, atol=1e-4)
+    assert xi.num_params() == 3 * (N + N * N)
+    clone = assert_config_roundtrip(xi)
+    assert clone.get_config()["data_transformation"]["class_name"] == "TaylorExpansion"

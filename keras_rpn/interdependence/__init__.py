@@ -66,3 +66,5 @@ from keras_rpn.interdependence.statistical import KLDivergenceInterdependence
 from keras_rpn.interdependence.statistical import MutualInformationInterdependence
 from keras_rpn.interdependence.statistical import PearsonCorrelationInterdependence
 from keras_rpn.interdependence.statistical import RVCoefficientInterdependence
+from keras_rpn.interdependence.hybrid import HybridInterdependence
+from keras_rpn.interdependence.hybrid import ParameterizedRPNInterdependence
