@@ -314,8 +314,8 @@ def test_tinybig_preset_models():
             lambda h: h.update(
                 attribute_interdependence_configs={"function_class": "tinybig.interdependence.x"}
             ),
-            NotImplementedError,
-            "interdependence",
+            ValueError,
+            "no interdependence of that name",
         ),
         (
             lambda h: h["data_transformation_configs"]["function_parameters"].update(

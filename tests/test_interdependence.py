@@ -713,3 +713,47 @@ def test_parameterized_rpn_is_an_rpn_head_generating_a():
     assert xi.num_params() == 3 * (N + N * N)
     clone = assert_config_roundtrip(xi)
     assert clone.get_config()["data_transformation"]["class_name"] == "TaylorExpansion"
+
+
+# --------------------------------------------------------------------- config import
+def test_tinybig_interdependence_configs_import():
+    from keras_rpn import config
+
+    xi = config.interdependence_from_tinybig(
+        "data_interdependence_function:\n"
+        "  data_interdependence_function_class: tinybig.interdependence.geometric_interdependence\n"
+        "  data_interdependence_function_parameters:\n"
+        "    b: 0\n    m: 36\n    interdependence_type: attribute\n"
+        "    grid_configs: {grid_class: tinybig.koala.geometry.grid, grid_parameters: {h: 4, w: 3, d: 1, universe_num: 3}}\n"
+        "    patch_configs: {patch_class: tinybig.koala.geometry.cuboid, patch_parameters: {p_h: 1, p_w: 1, p_d: 0}}\n"
+        "    packing_strategy: complete_square\n")
+    assert isinstance(xi, interdependence.CuboidPatchInterdependence) and (xi.h, xi.w, xi.channel_num) == (4, 3, 3)
+    np.testing.assert_allclose(numpy_of(xi(GRID_X)), ref_patches(GRID_X, (4, 3, 1), CUBE, (2, 2, 1), "padding"), rtol=1e-5)
+    xi = config.interdependence_from_tinybig({
+        "function_class": "tinybig.interdependence.hybrid_interdependence",
+        "function_parameters": {"b": 6, "m": 4, "interdependence_type": "instance",
+                                "interdependence_function_configs": [
+                                    {"function_class": "tinybig.interdependence.chain_interdependence",
+                                     "function_parameters": {"b": 6, "m": 4, "chain_length": 6}},
+                                    {"function_class": "tinybig.interdependence.lowrank_parameterized_bilinear_interdependence",
+                                     "function_parameters": {"b": 6, "m": 4, "r": 2}}],
+                                "fusion_function_configs": {"function_class": "tinybig.fusion.prod_fusion"}}})
+    assert xi(X).shape == X.shape and xi.members[1].reconciliation.r == 2
+    model = config.from_tinybig({"model_configs": {"model_class": "tinybig.model.rpn", "model_parameters": {
+        "layer_configs": [{"layer_class": "tinybig.module.rpn_layer", "layer_parameters": {"m": 5, "n": 2, "head_configs": [{
+            "head_class": "tinybig.module.rpn_head", "head_parameters": {
+                "data_transformation_configs": {"function_class": "tinybig.expansion.identity_expansion"},
+                "attribute_interdependence_configs": {
+                    "function_class": "tinybig.interdependence.lowrank_parameterized_interdependence",
+                    "function_parameters": {"b": 0, "m": 5, "m_prime": 3, "r": 1}},
+                "parameter_fabrication_configs": {"function_class": "tinybig.reconciliation.identity_reconciliation"}}}]}}]}}})
+    assert model.count_params() == 1 * (5 + 3) + 2 * 3
+    again = config.from_tinybig(config.to_tinybig(model))
+    assert again.count_params() == model.count_params()
+    with pytest.raises(NotImplementedError, match="instance axis"):
+        config.from_tinybig({"model_configs": {"model_class": "tinybig.model.rpn", "model_parameters": {
+            "layer_configs": [{"layer_class": "tinybig.module.rpn_layer", "layer_parameters": {"m": 5, "n": 2, "head_configs": [{
+                "head_class": "tinybig.module.rpn_head", "head_parameters": {
+                    "data_transformation_configs": {"function_class": "tinybig.expansion.identity_expansion"},
+                    "instance_interdependence_configs": {"function_class": "tinybig.interdependence.chain_interdependence",
+                                                         "function_parameters": {"b": 4, "m": 5, "chain_length": 4}}}}]}}]}}})

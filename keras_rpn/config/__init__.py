@@ -41,9 +41,14 @@ How tinyBIG's settings map onto keras_rpn (see `docs/migration.md`):
   than one activation, Keras layers after the layer (a `ProcessedRPN`). These
   honour `training=` (tinyBIG's stay in training mode) and their weights train.
 
+* a head's `attribute_interdependence_configs` fill the head's
+  `attribute_interdependence` slot (`interdependence_from_tinybig` imports one
+  interdependence function config on its own, e.g. an instance interdependence for
+  an `RPNHead` on `(batch, instances, features)` inputs).
+
 Anything that cannot be mapped raises a `ValueError` naming the key or class;
-tinyBIG features keras_rpn does not have (data interdependence) raise
-`NotImplementedError`. `device`, `name`, `batch_num` and initialisation settings
+tinyBIG features keras_rpn does not have raise `NotImplementedError` (an instance
+interdependence in a model config: the imported model takes `(batch, m)` inputs). `device`, `name`, `batch_num` and initialisation settings
 (`parameters_init_method`) are ignored: Keras places tensors and keras_rpn uses
 Keras initializers.
 
@@ -59,6 +64,7 @@ component config), `importer` (heads, layers, models) and `exporter`.
 from keras_rpn.config.exporter import to_tinybig
 from keras_rpn.config.exporter import to_yaml
 from keras_rpn.config.importer import from_tinybig
+from keras_rpn.config.importer import interdependence_from_tinybig
 from keras_rpn.config.schema import load_config
 
-__all__ = ["from_tinybig", "load_config", "to_tinybig", "to_yaml"]
+__all__ = ["from_tinybig", "interdependence_from_tinybig", "load_config", "to_tinybig", "to_yaml"]

@@ -78,11 +78,14 @@ def _is_default_mean(fusion):
 
 
 def _export_head(head, m, activation_steps):
-    expansion_dim = head.expansion.output_dim(m)
+    if head.attribute_interdependence is None:
+        l = head.reconciliation.num_params(head.units, head.expansion.output_dim(m))
+    else:  # m' comes from xi_a, which the built head knows
+        l = 0 if head.kernel is None else int(head.kernel.shape[-1])
     params = {
         "m": m,
         "n": head.units,
-        "l": head.reconciliation.num_params(head.units, expansion_dim),
+        "l": l,
         "channel_num": head.channels,
         "data_transformation_configs": _export_expansion(head.expansion),
         "parameter_fabrication_configs": _function(
@@ -92,6 +95,9 @@ def _export_head(head, m, activation_steps):
     }
     if head.channels > 1 or not _is_default_mean(head.channel_fusion):
         params["channel_fusion_configs"] = _function("fusion", head.channel_fusion)
+    for slot in ("attribute_interdependence", "instance_interdependence"):
+        if getattr(head, slot) is not None:
+            params[f"{slot}_configs"] = _function("interdependence", getattr(head, slot))
     steps = []
     if head.activation is not keras.activations.linear:
         steps.append(_export_step(keras.layers.Activation(head.activation)))

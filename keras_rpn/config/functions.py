@@ -109,3 +109,64 @@ def _fusion(spec, where):
         if _pop_processing(params, prefix, where):
             raise NotImplementedError(f"{where}: keras_rpn fusions take no {prefix}.")
     return _component("fusion", class_path, params, where)
+
+
+_PATCH_CLASSES = {"cuboid": "cuboid_patch", "cylinder": "cylinder_patch", "sphere": "sphere_patch"}
+
+
+def _interdependence(spec, where):
+    """A tinyBIG interdependence function config (any schema) -> a keras_rpn config.
+
+    Grid and patch sub-configs (`grid_configs`, `patch_configs`) are flattened into
+    the geometric function's arguments; members of a hybrid, its fusion and the
+    parts of a parameterised-RPN interdependence are mapped recursively. `b` and
+    `m` (tinyBIG's batch and width) are dropped: keras_rpn reads the sizes from the
+    data at build.
+    """
+    class_path, params = _function_spec(spec, where)
+    params = _drop(params, ("name", "device", "require_parameters", "require_data", "b", "m"))
+    for prefix in ("preprocess", "postprocess"):
+        if _pop_processing(params, prefix, where):
+            raise NotImplementedError(
+                f"{where}: keras_rpn interdependence functions take no {prefix}; a softmax "
+                "over the attention matrix is the bilinear functions' normalization='softmax'."
+            )
+    grid = params.pop("grid_configs", None)
+    if grid is not None:
+        _, grid_params = _function_spec(grid, f"{where}.grid_configs")
+        for key in ("h", "w", "d"):
+            if key in grid_params:
+                params[key] = grid_params[key]
+        if "universe_num" in grid_params:
+            params["channel_num"] = grid_params["universe_num"]
+    patch = params.pop("patch_configs", None)
+    if patch is not None:
+        patch_class, patch_params = _function_spec(patch, f"{where}.patch_configs")
+        shape = _short(patch_class)
+        if shape not in _PATCH_CLASSES:
+            raise ValueError(
+                f"{where}.patch_configs: unknown patch class {patch_class!r}; known are "
+                f"{', '.join(_PATCH_CLASSES)}."
+            )
+        params.update(patch_params)
+        if _short(class_path) == "geometric_interdependence":
+            class_path = _PATCH_CLASSES[shape]
+    nested = (
+        ("interdependence_functions", "interdependence_function_configs", None),
+        ("fusion_function", "fusion_function_configs", _fusion),
+        ("data_transformation", "data_transformation_configs", _expansion),
+        ("parameter_fabrication", "parameter_fabrication_configs", _reconciliation),
+    )
+    for target, configs_key, mapper in nested:
+        for key in (configs_key, target):
+            if key not in params:
+                continue
+            value, at = params.pop(key), f"{where}.{key}"
+            if mapper is None:
+                params[target] = [_interdependence(m, f"{at}[{i}]") for i, m in enumerate(value)]
+            elif mapper is _reconciliation:
+                params[target] = mapper(value, at)[0]
+            else:
+                params[target] = mapper(value, at)
+            break
+    return _component("interdependence", class_path, params, where)

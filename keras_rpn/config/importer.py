@@ -4,9 +4,11 @@ import copy
 
 from keras_rpn.config.functions import _expansion
 from keras_rpn.config.functions import _fusion
+from keras_rpn.config.functions import _interdependence
 from keras_rpn.config.functions import _reconciliation
 from keras_rpn.config.functions import _remainder
 from keras_rpn.config.names import _EXPANSION_KEYS
+from keras_rpn.config.names import _INTERDEPENDENCE_KEYS
 from keras_rpn.config.names import _OLD_HEAD_KEYS
 from keras_rpn.config.names import _RECONCILIATION_KEYS
 from keras_rpn.config.names import _REMAINDER_KEYS
@@ -76,12 +78,18 @@ def _head(config, m, n, where):
     )
     if spec is not None:
         head["channel_fusion"] = _fusion(spec, f"{where}.{key}")
-    for key in [k for k in params if "interdependence" in k]:
-        if params.pop(key) is not None:
-            raise NotImplementedError(
-                f"{where}.{key}: data interdependence functions (RPN 2) are not "
-                "implemented in keras_rpn."
-            )
+    for slot, keys in _INTERDEPENDENCE_KEYS.items():
+        key, spec = _pop_one(params, keys, where)
+        if spec is not None:
+            head[slot] = _interdependence(spec, f"{where}.{key}")
+    _drop(params, ("l_attribute_interdependence", "l_instance_interdependence"))
+    if head.get("instance_interdependence") is not None:
+        raise NotImplementedError(
+            f"{where}: a model imported from a tinyBIG config takes (batch, m) inputs, "
+            "which have no instance axis for `instance_interdependence_configs`. Import "
+            "the function with keras_rpn.config.interdependence_from_tinybig and give it "
+            "to an RPNHead on (batch, instances, features) inputs."
+        )
     input_steps = _pop_processing(params, "input_process", where)
     output_steps = _pop_processing(params, "output_process", where)
     _reject(params, where)
@@ -98,7 +106,8 @@ def _head(config, m, n, where):
         )
     # Checked without building the head (a 784-wide Taylor head has 39M weights).
     probe = RPNHead(n, **copy.deepcopy(head))
-    expansion_dim = probe.expansion.output_dim(m)
+    xi_a = probe.attribute_interdependence
+    expansion_dim = probe.expansion.output_dim(m if xi_a is None else xi_a.output_dim(m))
     if declared_l is not None:
         actual = probe.reconciliation.num_params(n, expansion_dim)
         if _int(declared_l, "l", where) != actual:
@@ -313,3 +322,35 @@ def from_tinybig(config, name=None):
             dims, layer_configs=layers, postprocessing=[p or None for p in post], **kwargs
         )
     return RPN(dims, layer_configs=layers, **kwargs)
+
+
+def interdependence_from_tinybig(config):
+    """A keras_rpn interdependence function from a tinyBIG interdependence config.
+
+    Reads the function-level configs of tinyBIG's documentation (e.g. a
+    `data_interdependence_function` or `structural_interdependence_function` entry:
+    `{function_class | data_interdependence_function_class: "tinybig.interdependence.
+    chain_interdependence", ..._parameters: {...}}`), including grid and patch
+    sub-configs of geometric functions and the members of hybrid ones.
+
+    Args:
+        config: a dict, a YAML or JSON string, or the path of a YAML or JSON file.
+
+    Returns:
+        An unbuilt `keras_rpn.interdependence.Interdependence`.
+
+    Example:
+    >>> xi = keras_rpn.config.interdependence_from_tinybig({
+    ...     "function_class": "tinybig.interdependence.chain_interdependence",
+    ...     "function_parameters": {"b": 5, "m": 3, "chain_length": 5}})
+    >>> type(xi).__name__
+    'ChainInterdependence'
+    """
+    from keras_rpn import interdependence
+
+    spec = load_config(config)
+    if isinstance(spec, dict) and len(spec) == 1:
+        (key, value), = spec.items()
+        if key.endswith("_function") or key.endswith("_configs"):
+            spec = value  # {"data_interdependence_function": {...}}
+    return interdependence.get(_interdependence(spec, "interdependence config"))

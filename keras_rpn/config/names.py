@@ -2,6 +2,7 @@
 
 from keras_rpn import expansions
 from keras_rpn import fusions
+from keras_rpn import interdependence
 from keras_rpn import reconciliations
 from keras_rpn import remainders
 
@@ -10,6 +11,7 @@ _FAMILIES = {
     "reconciliation": reconciliations,
     "remainder": remainders,
     "fusion": fusions,
+    "interdependence": interdependence,
 }
 
 # torch activation names (functional or module, lower case) -> Keras activation names.
@@ -60,6 +62,10 @@ _TORCH_ACTIVATIONS = {
 _EXPANSION_KEYS = ("data_transformation_configs", "data_transformation_function_configs")
 _RECONCILIATION_KEYS = ("parameter_fabrication_configs", "parameter_reconciliation_configs")
 _REMAINDER_KEYS = ("remainder_configs", "remainder_function_configs")
+_INTERDEPENDENCE_KEYS = {
+    "attribute_interdependence": ("attribute_interdependence_configs",),
+    "instance_interdependence": ("instance_interdependence_configs",),
+}
 _OLD_HEAD_KEYS = (
     ("data_transformation", _EXPANSION_KEYS[0]),
     ("parameter_fabrication", _RECONCILIATION_KEYS[0]),
@@ -72,6 +78,7 @@ _FAMILY_PATHS = {
     "reconciliation": "tinybig.reconciliation",
     "remainder": "tinybig.remainder",
     "fusion": "tinybig.fusion",
+    "interdependence": "tinybig.interdependence",
 }
 _KERAS_ONLY_KEYS = (
     "name",
