@@ -19,4 +19,5 @@ from keras_rpn import layers
 from keras_rpn import models
 from keras_rpn import reconciliations
 from keras_rpn import remainders
+from keras_rpn import symbolic
 from keras_rpn.version import __version__

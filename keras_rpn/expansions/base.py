@@ -86,6 +86,17 @@ class Expansion(keras.layers.Layer):
         """
         return self.weights
 
+    def symbolic_columns(self, symbols):
+        """The `D` columns of `kappa` as sympy expressions of the `m` input symbols.
+
+        Expansions with a closed form implement it (the identity, Taylor, the
+        recurrence polynomials); `keras_rpn.symbolic.export` reads it. Others raise
+        `NotImplementedError`.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} has no closed-form symbolic columns."
+        )
+
     def output_dim(self, input_dim):
         """The expansion width `D` for an input width `m`."""
         raise NotImplementedError

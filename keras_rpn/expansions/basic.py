@@ -33,6 +33,9 @@ class IdentityExpansion(Expansion):
     def output_dim(self, input_dim):
         return input_dim
 
+    def symbolic_columns(self, symbols):
+        return list(symbols)
+
     def expand(self, x):
         return x
 

@@ -46,6 +46,23 @@ class RecurrenceExpansion(Expansion):
         stacked = ops.stack(polys, axis=-1)
         return ops.reshape(stacked, ops.shape(x)[:-1] + (x.shape[-1] * self.d,))
 
+    def symbolic_columns(self, symbols):
+        # P_0 and P_1 (constant and affine) from their values at 0 and 1; the
+        # recurrence itself is plain arithmetic, so it runs on sympy expressions.
+        import numpy as np
+
+        ends = np.array([[0.0], [1.0]], dtype="float32")
+        p0, p1 = (np.asarray(ops.convert_to_numpy(p), "float64")[:, 0] for p in self.initial(ends))
+        columns = []
+        for x in symbols:
+            q2, q1 = float(p0[0]), float(p1[0]) + float(p1[1] - p1[0]) * x
+            polys = [q1]
+            for n in range(2, self.d + 1):
+                q2, q1 = q1, self.step(n, x, q1, q2)
+                polys.append(q1)
+            columns.extend(polys)
+        return columns
+
     def get_config(self):
         return {**super().get_config(), "d": self.d}
 
@@ -308,7 +325,7 @@ class ReverseBesselExpansion(RecurrenceExpansion):
         return ops.ones_like(x), x + 1.0
 
     def step(self, n, x, p1, p2):
-        return (2 * n - 1) * p1 + ops.square(x) * p2
+        return (2 * n - 1) * p1 + (x * x) * p2
 
 
 @register("fibonacci", "fibonacci_expansion")

@@ -90,6 +90,16 @@ class TaylorExpansion(Expansion):
     def project(self, x, basis, training=None):
         return tensor_powers_project(x, basis, self.d)
 
+    def symbolic_columns(self, symbols):
+        import itertools
+        import math
+
+        return [
+            math.prod((symbols[a] for a in index), start=1)
+            for k in range(1, self.d + 1)
+            for index in itertools.product(range(len(symbols)), repeat=k)
+        ]
+
     def get_config(self):
         return {**super().get_config(), "d": self.d}
 

@@ -36,6 +36,19 @@ class Remainder(keras.layers.Layer):
         """`pi(x)` before the activation."""
         raise NotImplementedError
 
+    def symbolic(self, symbols, activation):
+        """`pi` as `n` sympy expressions of the `m` input symbols.
+
+        `activation(fn, expr)` turns a Keras activation applied to an expression
+        into sympy (given by `keras_rpn.symbolic`). Remainders with a closed form
+        implement `symbolic_remainder(symbols, activation)`, the part before
+        `sigma`; others raise `NotImplementedError`.
+        """
+        return [activation(self.activation, e) for e in self.symbolic_remainder(symbols, activation)]
+
+    def symbolic_remainder(self, symbols, activation):
+        raise NotImplementedError(f"{type(self).__name__} has no closed-form symbolic form.")
+
     def call(self, inputs):
         return self.activation(self.remainder(inputs))
 

@@ -1,5 +1,6 @@
 """Basic remainders: zero, constant, one, identity and linear."""
 
+import numpy as np
 from keras import constraints
 from keras import initializers
 from keras import ops
@@ -29,6 +30,9 @@ class ZeroRemainder(Remainder):
     """
 
     is_zero = True
+
+    def symbolic_remainder(self, symbols, activation):
+        return [0.0] * self.units
 
     def remainder(self, x):
         return ops.zeros(ops.shape(x)[:-1] + (self.units,), dtype=x.dtype)
@@ -61,6 +65,9 @@ class ConstantRemainder(Remainder):
     def __init__(self, c=1.0, units=None, activation=None, **kwargs):
         super().__init__(units=units, activation=activation, **kwargs)
         self.c = validation.finite_float("c", c)
+
+    def symbolic_remainder(self, symbols, activation):
+        return [self.c] * self.units
 
     def remainder(self, x):
         constant = ops.full((self.units,), self.c, dtype=x.dtype)
@@ -126,6 +133,9 @@ class IdentityRemainder(Remainder):
 
     def remainder(self, x):
         return x
+
+    def symbolic_remainder(self, symbols, activation):
+        return list(symbols)
 
 
 @register("linear", "linear_remainder")
@@ -208,6 +218,19 @@ class LinearRemainder(Remainder):
                 regularizer=self.bias_regularizer,
                 constraint=self.bias_constraint,
             )
+
+    def symbolic_remainder(self, symbols, activation):
+        kernel = np.asarray(ops.convert_to_numpy(self.kernel), dtype="float64")
+        bias = (
+            np.zeros(kernel.shape[1])
+            if self.bias is None
+            else np.asarray(ops.convert_to_numpy(self.bias), dtype="float64")
+        )
+        phi = [activation(self.input_activation, x) for x in symbols]
+        return [
+            sum((float(kernel[j, i]) * phi[j] for j in range(len(phi))), float(bias[i]))
+            for i in range(kernel.shape[1])
+        ]
 
     def remainder(self, x):
         y = ops.matmul(self.input_activation(x), self.kernel)
