@@ -18,6 +18,7 @@ from keras_rpn import interpret
 from keras_rpn import layers
 from keras_rpn import models
 from keras_rpn import reconciliations
+from keras_rpn import regularizers
 from keras_rpn import remainders
 from keras_rpn import symbolic
 from keras_rpn.version import __version__

@@ -186,13 +186,17 @@ class RPNHead(validation.CheckedNesting, keras.layers.Layer):
         if not self.reconciliation.built:
             self.reconciliation.build((self.units, expansion_dim))
         self.kernel = None
+        # A regularizer of the head's functions (keras_rpn.regularizers) learns the
+        # head's layout here; a plain Keras regularizer is used as is.
+        bind = getattr(self.kernel_regularizer, "bound_to", None)
+        kernel_regularizer = bind(self, m) if bind else self.kernel_regularizer
         if num_params > 0:
             self.kernel = self.add_weight(
                 name="kernel",
                 shape=(self.channels, num_params),
                 initializer=self.kernel_initializer
                 or self.reconciliation.default_initializer(self.units, expansion_dim),
-                regularizer=self.kernel_regularizer,
+                regularizer=kernel_regularizer,
                 constraint=self.kernel_constraint,
             )
         self.bias = None
