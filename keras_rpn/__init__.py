@@ -21,4 +21,5 @@ from keras_rpn import reconciliations
 from keras_rpn import regularizers
 from keras_rpn import remainders
 from keras_rpn import symbolic
+from keras_rpn.pruning import prune
 from keras_rpn.version import __version__
