@@ -16,6 +16,7 @@ from checks import assert_fit_step
 from checks import assert_save_load
 from checks import gradients
 from keras import ops
+from keras.src.testing import TestCase
 from scipy import stats
 
 from keras_rpn import compressions
@@ -276,3 +277,27 @@ def test_sampling_head_trains_under_jit_and_reloads():
     model = as_model(head, 7)
     assert_fit_step(model, X, np.ones((5, 3), "float32"), jit_compile=True)
     assert_save_load(model, X)  # inference is deterministic
+
+
+@pytest.mark.parametrize(
+    "cls,kwargs,input_shape,output_shape,seeds",
+    [
+        (compressions.MedianCompression, {}, (2, 5), (2, 1), 0),
+        (compressions.SphereMaxCompression, {"h": 3, "w": 2, "channels": 2}, (2, 12), (2, 12), 0),
+        (compressions.NaiveNormalProbabilisticCompression, {"k": 2, "seed": 1}, (2, 5), (2, 2), 1),
+    ],
+    ids=["metric", "geometric", "probabilistic"],
+)
+def test_keras_run_layer_test(cls, kwargs, input_shape, output_shape, seeds):
+    case = TestCase()
+    case.setUp()
+    case.run_layer_test(
+        cls,
+        init_kwargs=kwargs,
+        input_shape=input_shape,
+        expected_output_shape=output_shape,
+        expected_num_trainable_weights=0,
+        expected_num_seed_generators=seeds,
+        expected_num_losses=0,
+        supports_masking=False,
+    )
