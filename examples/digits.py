@@ -15,16 +15,13 @@ count, test accuracy and training time. Run with any backend:
 """
 
 import argparse
-import os
 import time
 
-os.environ.setdefault("KERAS_BACKEND", "jax")
+import keras
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
 
-import keras  # noqa: E402
-from sklearn.datasets import load_digits  # noqa: E402
-from sklearn.model_selection import train_test_split  # noqa: E402
-
-import keras_rpn  # noqa: E402
+import keras_rpn
 
 
 def load_data(seed):

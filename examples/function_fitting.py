@@ -29,15 +29,12 @@ The default of 500 epochs keeps the run to a couple of minutes on two CPU cores;
 """
 
 import argparse
-import os
 import time
 
-os.environ.setdefault("KERAS_BACKEND", "jax")
+import keras
+import numpy as np
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-
-import keras_rpn  # noqa: E402
+import keras_rpn
 
 
 def feynman_i_9_18(v):

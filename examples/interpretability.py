@@ -18,16 +18,13 @@ f_j(t) = sum_k W[j, k] B_k(t) + w_j t) is fitted with MSE. keras_rpn.interpret t
 """
 
 import argparse
-import os
 import time
 
-os.environ.setdefault("KERAS_BACKEND", "jax")
+import keras
+import numpy as np
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-
-import keras_rpn  # noqa: E402
-from keras_rpn import interpret  # noqa: E402
+import keras_rpn
+from keras_rpn import interpret
 
 COMPONENTS = [
     lambda t: np.sin(np.pi * t),

@@ -24,17 +24,14 @@ tinyBIG's example (reported there: accuracy 0.9807 after 20 epochs with the laye
 """
 
 import argparse
-import os
 import socket
 import sys
 import time
 
-os.environ.setdefault("KERAS_BACKEND", "jax")
+import keras
+import numpy as np
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-
-import keras_rpn  # noqa: E402
+import keras_rpn
 
 
 def load(path):

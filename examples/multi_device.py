@@ -193,9 +193,25 @@ def run_torch(args, train, test):
     return args.devices, losses, reference_losses, accuracy
 
 
+def configured_backend():
+    """The backend Keras will use: `KERAS_BACKEND`, else keras.json, else TensorFlow.
+
+    Read without importing Keras: the JAX runner must set `XLA_FLAGS` first.
+    """
+    if os.environ.get("KERAS_BACKEND"):
+        return os.environ["KERAS_BACKEND"]
+    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    try:
+        with open(os.path.join(home, "keras.json")) as f:
+            return json.load(f).get("backend", "tensorflow")
+    except (OSError, ValueError):
+        return "tensorflow"
+
+
 def main():
     args = parse_args()
-    backend = os.environ.setdefault("KERAS_BACKEND", "jax")
+    backend = configured_backend()
+    os.environ["KERAS_BACKEND"] = backend  # the same for the worker processes
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if args.devices is None:
         args.devices = 4 if backend == "jax" else 2

@@ -5,23 +5,23 @@
   4,160-wide expansion is never built (the low-rank factor is contracted directly).
 
 Each is trained with `model.fit`, evaluated on a held-out split, saved to a
-`.keras` file and reloaded. Run with any backend:
+`.keras` file and reloaded. It runs on the backend Keras is configured with
+(`KERAS_BACKEND`, else `~/.keras/keras.json`), e.g.:
 
-    KERAS_BACKEND=jax python examples/quickstart.py      # or tensorflow / torch
+    KERAS_BACKEND=jax python examples/quickstart.py [--epochs 30]   # or tensorflow / torch
 """
 
+import argparse
 import os
 import tempfile
 import time
 
-os.environ.setdefault("KERAS_BACKEND", "jax")
+import keras
+import numpy as np
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-from sklearn.datasets import load_digits  # noqa: E402
-from sklearn.model_selection import train_test_split  # noqa: E402
-
-import keras_rpn  # noqa: E402
+import keras_rpn
 
 
 def load_data():
@@ -52,7 +52,11 @@ def build_models():
 
 
 def main():
-    keras.utils.set_random_seed(0)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    keras.utils.set_random_seed(args.seed)
     x_train, x_test, y_train, y_test = load_data()
     print(
         f"keras {keras.__version__}, backend {keras.backend.backend()}; "
@@ -67,7 +71,7 @@ def main():
             metrics=["accuracy"],
         )
         start = time.perf_counter()
-        model.fit(x_train, y_train, epochs=30, batch_size=64, validation_split=0.1, verbose="auto")
+        model.fit(x_train, y_train, epochs=args.epochs, batch_size=64, validation_split=0.1, verbose="auto")
         seconds = time.perf_counter() - start
         _, accuracy = model.evaluate(x_test, y_test, verbose=0)
         with tempfile.TemporaryDirectory() as tmp:

@@ -21,22 +21,19 @@ them for reference. The script prints test accuracy and training time per model.
 """
 
 import argparse
-import os
 import time
 
-os.environ.setdefault("KERAS_BACKEND", "jax")
+import keras
+import numpy as np
+from sklearn.datasets import load_breast_cancer
+from sklearn.datasets import load_iris
+from sklearn.datasets import load_wine
+from sklearn.model_selection import train_test_split
+from sklearn.naive_bayes import GaussianNB
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-from sklearn.datasets import load_breast_cancer  # noqa: E402
-from sklearn.datasets import load_iris  # noqa: E402
-from sklearn.datasets import load_wine  # noqa: E402
-from sklearn.model_selection import train_test_split  # noqa: E402
-from sklearn.naive_bayes import GaussianNB  # noqa: E402
-from sklearn.preprocessing import StandardScaler  # noqa: E402
-from sklearn.svm import SVC  # noqa: E402
-
-import keras_rpn  # noqa: E402
+import keras_rpn
 
 DATASETS = {"iris": load_iris, "wine": load_wine, "breast_cancer": load_breast_cancer}
 
