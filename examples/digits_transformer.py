@@ -16,18 +16,15 @@ Prints each model's parameter count, test accuracy and training time:
 """
 
 import argparse
-import os
 
-os.environ.setdefault("KERAS_BACKEND", "jax")
+import keras
+from rpn2_common import header
+from rpn2_common import report
+from rpn2_common import train
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
 
-import keras  # noqa: E402
-from rpn2_common import header  # noqa: E402
-from rpn2_common import report  # noqa: E402
-from rpn2_common import train  # noqa: E402
-from sklearn.datasets import load_digits  # noqa: E402
-from sklearn.model_selection import train_test_split  # noqa: E402
-
-import keras_rpn  # noqa: E402
+import keras_rpn
 
 
 def keras_attention():

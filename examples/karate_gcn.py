@@ -16,17 +16,14 @@ The loss only sees the labelled members (sample weights); accuracy is measured o
 """
 
 import argparse
-import os
 
-os.environ.setdefault("KERAS_BACKEND", "jax")
+import keras
+import numpy as np
+from rpn2_common import header
+from rpn2_common import report
+from rpn2_common import train
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-from rpn2_common import header  # noqa: E402
-from rpn2_common import report  # noqa: E402
-from rpn2_common import train  # noqa: E402
-
-import keras_rpn  # noqa: E402
+import keras_rpn
 
 
 def load_graph():
