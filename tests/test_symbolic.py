@@ -73,3 +73,38 @@ def test_non_polynomial_heads_are_refused():
         symbolic.export(layer)
     with pytest.raises(TypeError, match="Received: str"):
         symbolic.export("model")
+
+
+@pytest.mark.parametrize(
+    "name,fn",
+    [("x^2", lambda t: 3 * (t - 0.2) ** 2 + 1), ("sin", lambda t: np.sin(2 * t)), ("exp", np.exp)],
+)
+def test_fit_function_picks_the_generating_candidate(name, fn):
+    t = np.random.default_rng(1).uniform(-1, 1, 200)
+    fit = symbolic.fit_function(t, fn(t))
+    assert fit.name == name and fit.r2 > 0.99999
+    x = sp.Symbol("x", real=True)
+    values = sp.lambdify(x, fit.expression(x), "numpy")(t)
+    np.testing.assert_allclose(values, fn(t), atol=1e-3)
+
+
+def test_formula_recovers_sin_plus_cos_squared(rng):
+    """sin(pi x) + cos(y)^2 from a one-layer KAN (coefficients by least squares)."""
+    from keras_rpn.layers import KANDense
+
+    target = lambda v: np.sin(np.pi * v[:, 0]) + np.cos(v[:, 1]) ** 2  # noqa: E731
+    x = rng.uniform(-1, 1, (600, 2)).astype("float32")
+    layer = KANDense(1, grid_size=10, base_activation=None)
+    layer(x)
+    bases = numpy(layer.head.expansion(x)).astype("float64")
+    solution = np.linalg.lstsq(np.c_[bases, np.ones(len(x))], target(x), rcond=None)[0]
+    layer.head.kernel.assign(solution[None, :-1].astype("float32"))
+    layer.head.bias.assign(solution[-1:].astype("float32"))
+    (expr,), fits = symbolic.formula(layer, x, input_names=["x", "y"])
+    assert [f.name for f in fits[0][1][0]] == ["sin", "sin"]  # cos^2 y = (1 + sin(2y + pi/2)) / 2
+    held_out = rng.uniform(-1, 1, (400, 2))
+    pred = symbolic.evaluate([expr], held_out, ["x", "y"])[:, 0]
+    truth = target(held_out)
+    r2 = 1 - np.sum((pred - truth) ** 2) / np.sum((truth - truth.mean()) ** 2)
+    print("recovered:", symbolic.round_floats(expr, 4), "R^2 =", r2)
+    assert r2 >= 0.999

@@ -3,6 +3,9 @@
 * `export(obj)`: exact sympy expressions of heads, layers and models whose
   expansions have closed forms (identity, Taylor, Chebyshev, Legendre and the other
   recurrence polynomials), with any reconciliation and linear fusions;
+* `auto_symbolic(model, x)` / `formula(model, x)`: every edge function of a
+  separable (spline, RBF, ...) model matched against a candidate library
+  (`fit_function`), composed into a formula of the inputs;
 * `to_latex(exprs)`, `round_floats(expr)`, `evaluate(exprs, x)`.
 
 sympy is imported only when a function needs it.
@@ -12,5 +15,18 @@ from keras_rpn.symbolic.export import evaluate
 from keras_rpn.symbolic.export import export
 from keras_rpn.symbolic.export import round_floats
 from keras_rpn.symbolic.export import to_latex
+from keras_rpn.symbolic.fit import EdgeFit
+from keras_rpn.symbolic.fit import auto_symbolic
+from keras_rpn.symbolic.fit import fit_function
+from keras_rpn.symbolic.fit import formula
 
-__all__ = ["evaluate", "export", "round_floats", "to_latex"]
+__all__ = [
+    "EdgeFit",
+    "auto_symbolic",
+    "evaluate",
+    "export",
+    "fit_function",
+    "formula",
+    "round_floats",
+    "to_latex",
+]

@@ -1,0 +1,180 @@
+"""Fitted formulas for the learned edge functions of spline/RBF (any separable) models.
+
+Every edge function `f_ij` of a separable layer is matched against a library of
+candidates `c g(a t + b) + d` (`g` in `x, x^2, x^3, exp, log, sin, tan, tanh,
+sqrt, 1/x, abs, gaussian`): `a, b` by a coarse-then-fine grid search, `c, d` by
+least squares, each scored by R^2 on the samples; the simplest candidate within
+`tolerance` of the best R^2 wins. The fitted edges compose, layer by layer, into
+a formula of the model's inputs.
+"""
+
+import dataclasses
+
+import numpy as np
+
+from keras_rpn.symbolic.export import import_sympy
+from keras_rpn.symbolic.export import make_symbols
+from keras_rpn.symbolic.export import sympy_activation
+
+
+def _candidates():
+    sp = import_sympy()
+    with np.errstate(all="ignore"):
+        return {
+            # name: (numpy g, sympy g, complexity)
+            "x": (lambda u: u, lambda u: u, 1),
+            "x^2": (np.square, lambda u: u**2, 2),
+            "x^3": (lambda u: u**3, lambda u: u**3, 3),
+            "exp": (np.exp, sp.exp, 2),
+            "sin": (np.sin, sp.sin, 2),
+            "tanh": (np.tanh, sp.tanh, 3),
+            "sqrt": (lambda u: np.where(u >= 0, np.sqrt(np.abs(u)), np.nan), sp.sqrt, 2),
+            "log": (lambda u: np.where(u > 0, np.log(np.abs(u) + 1e-300), np.nan), sp.log, 2),
+            "1/x": (lambda u: np.where(np.abs(u) > 1e-3, 1.0 / u, np.nan), lambda u: 1 / u, 2),
+            "abs": (np.abs, sp.Abs, 3),
+            "tan": (lambda u: np.where(np.abs(np.cos(u)) > 1e-2, np.tan(u), np.nan), sp.tan, 3),
+            "gaussian": (lambda u: np.exp(-(u**2)), lambda u: sp.exp(-(u**2)), 3),
+        }
+
+
+NAMES = ("x", "x^2", "x^3", "exp", "log", "sin", "tan", "tanh", "sqrt", "1/x", "abs", "gaussian")
+
+
+@dataclasses.dataclass
+class EdgeFit:
+    """`f(t) ~ c g(a t + b) + d`, with its R^2 on the samples."""
+
+    name: str
+    a: float
+    b: float
+    c: float
+    d: float
+    r2: float
+    complexity: int
+
+    def expression(self, t):
+        """The fitted function of the sympy expression `t`."""
+        if self.name == "0":
+            return self.d
+        g = _candidates()[self.name][1]
+        return self.c * g(self.a * t + self.b) + self.d
+
+
+def _affine_r2(g_values, y):
+    """Best `c, d` and R^2 of `y ~ c g + d`, for `g_values` of shape `(..., N)`."""
+    gm = g_values.mean(-1, keepdims=True)
+    ym = y.mean()
+    gc, yc = g_values - gm, y - ym
+    var = (gc * gc).sum(-1)
+    cov = (gc * yc).sum(-1)
+    c = np.where(var > 1e-12, cov / np.where(var > 1e-12, var, 1.0), 0.0)
+    d = ym - c * gm[..., 0]
+    total = (yc * yc).sum()
+    residual = total - c * cov
+    r2 = 1.0 - residual / total if total > 0 else np.ones_like(c)
+    bad = ~np.all(np.isfinite(g_values), axis=-1)
+    return c, d, np.where(bad, -np.inf, r2)
+
+
+def fit_function(t, y, candidates=None, tolerance=1e-3, a_range=(-10.0, 10.0), steps=41):
+    """Fits `y ~ c g(a t + b) + d` for every candidate `g`; returns the chosen `EdgeFit`.
+
+    Args:
+        t, y: samples of the function, `(N,)` each.
+        candidates: names from `NAMES` (default: all).
+        tolerance: the simplest candidate with R^2 within this of the best wins.
+        a_range: range searched for `a` and `b`.
+        steps: grid points per axis of the coarse search (a finer one follows).
+
+    Returns:
+        The chosen `EdgeFit`; `fit_function.last` holds every candidate's fit.
+    """
+    t = np.asarray(t, dtype="float64").reshape(-1)
+    y = np.asarray(y, dtype="float64").reshape(-1)
+    table = _candidates()
+    names = list(candidates or NAMES)
+    for name in names:
+        if name not in table:
+            raise ValueError(f"Unknown candidate {name!r}. Known: {', '.join(NAMES)}.")
+    fits = []
+    grid = np.linspace(*a_range, steps)
+    for name in names:
+        g = table[name][0]
+        a_values, b_values = grid, grid
+        best = None
+        for _ in range(3):  # coarse grid, then two zooms around the best
+            a, b = np.meshgrid(a_values, b_values, indexing="ij")
+            with np.errstate(all="ignore"):
+                values = g(a[..., None] * t + b[..., None])
+            c, d, r2 = _affine_r2(values, y)
+            k = np.unravel_index(np.argmax(r2), r2.shape)
+            best = (a[k], b[k], c[k], d[k], r2[k])
+            da, db = a_values[1] - a_values[0], b_values[1] - b_values[0]
+            a_values = np.linspace(best[0] - da, best[0] + da, 21)
+            b_values = np.linspace(best[1] - db, best[1] + db, 21)
+        fits.append(EdgeFit(name, *map(float, best), complexity=table[name][2]))
+    fit_function.last = fits
+    top = max(f.r2 for f in fits)
+    eligible = [f for f in fits if f.r2 >= top - tolerance]
+    return min(eligible, key=lambda f: (f.complexity, -f.r2))
+
+
+def auto_symbolic(model, x, candidates=None, tolerance=1e-3, prune_below=1e-3):
+    """Fits a candidate formula to every edge of a separable model.
+
+    Args:
+        model: an `RPNLayer`, `RPN` model or `Sequential` of separable layers
+            (`KANDense`, B-spline/RBF/polynomial heads with linear fusions).
+        x: samples of the model input, `(N, m)`.
+        candidates, tolerance: see `fit_function`.
+        prune_below: edges whose score (see `keras_rpn.prune`), relative to the
+            layer's largest, is below this become constants.
+
+    Returns:
+        A list (one per layer) of `(layer, fits, offset)`: `fits[i][j]` the
+        `EdgeFit` of edge `j -> i` and `offset` the layer's constant per output.
+    """
+    from keras_rpn import interpret
+    from keras_rpn.pruning import edge_scores
+
+    layers, inputs, scores = edge_scores(model, x)
+    result = []
+    for layer, h, score in zip(layers, inputs, scores, strict=True):
+        terms, offset = interpret.contributions(layer, h)
+        n, m = score.shape
+        relative = score / max(score.max(), 1e-30)
+        fits = []
+        for i in range(n):
+            row = []
+            for j in range(m):
+                if relative[i, j] < prune_below:
+                    row.append(EdgeFit("0", 0.0, 0.0, 0.0, float(terms[:, j, i].mean()), 1.0, 0))
+                else:
+                    row.append(fit_function(h[:, j], terms[:, j, i], candidates, tolerance))
+            fits.append(row)
+        result.append((layer, fits, np.asarray(offset, dtype="float64")))
+    return result
+
+
+def formula(model, x, input_names=None, candidates=None, tolerance=1e-3, prune_below=1e-3):
+    """The model's formula from fitted edge functions, as sympy expressions.
+
+    Returns:
+        `(exprs, fits)`: one sympy expression per output, and the per-layer fits of
+        `auto_symbolic`.
+    """
+    fitted = auto_symbolic(model, x, candidates, tolerance, prune_below)
+    exprs = make_symbols(np.asarray(x).shape[1], input_names)
+    for layer, fits, offset in fitted:
+        heads = getattr(layer, "heads", [layer])
+        activations = [heads[0].activation] if len(heads) == 1 else []
+        if hasattr(layer, "heads"):
+            activations.append(layer.activation)
+        outputs = []
+        for i, row in enumerate(fits):
+            e = float(offset[i]) + sum(fit.expression(exprs[j]) for j, fit in enumerate(row))
+            for activation in activations:
+                e = sympy_activation(activation, e)
+            outputs.append(e)
+        exprs = outputs
+    return exprs, fitted
