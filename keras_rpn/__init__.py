@@ -17,6 +17,7 @@ from keras_rpn import interdependence
 from keras_rpn import interpret
 from keras_rpn import layers
 from keras_rpn import models
+from keras_rpn import plotting
 from keras_rpn import reconciliations
 from keras_rpn import regularizers
 from keras_rpn import remainders
