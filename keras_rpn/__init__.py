@@ -13,6 +13,7 @@ from keras_rpn import distribution
 from keras_rpn import expansions
 from keras_rpn import fusions
 from keras_rpn import grid
+from keras_rpn import initializers
 from keras_rpn import interdependence
 from keras_rpn import interpret
 from keras_rpn import layers

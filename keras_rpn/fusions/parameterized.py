@@ -13,6 +13,7 @@ from keras import ops
 from keras import regularizers
 
 from keras_rpn import expansions
+from keras_rpn import initializers as initializers_lib
 from keras_rpn import reconciliations
 from keras_rpn import validation
 from keras_rpn.fusions.base import register
@@ -73,8 +74,9 @@ class ReconciledConcatenationFusion(ConcatenationFusion):
         self.kernel = self.add_weight(
             name="kernel",
             shape=(1, self.reconciliation.num_params(units, width)),
-            initializer=self.kernel_initializer
-            or self.reconciliation.default_initializer(units, width),
+            initializer=initializers_lib.kernel_initializer(
+                self.kernel_initializer, self.reconciliation, (1, units, width)
+            ),
             regularizer=self.kernel_regularizer,
             constraint=self.kernel_constraint,
         )

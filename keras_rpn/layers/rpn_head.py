@@ -7,6 +7,7 @@ from keras import regularizers
 
 from keras_rpn import expansions
 from keras_rpn import fusions
+from keras_rpn import initializers as initializers_lib
 from keras_rpn import interdependence
 from keras_rpn import reconciliations
 from keras_rpn import remainders
@@ -72,8 +73,10 @@ class RPNHead(validation.CheckedNesting, keras.layers.Layer):
             bilinear attention) is computed per sample from the head's input.
         use_bias: whether to add the bias `b` (default `True`).
         kernel_initializer: initializer of the `(C, l)` kernel. The default (`None`)
-            draws it uniformly at the scale that gives each `psi(w_c)` the Glorot
-            variance `2 / (n + D)`, whatever the reconciliation.
+            is the reconciliation's `default_initializer`. A Keras initializer gives
+            `psi(w_c)` the scale it gives a `Dense` kernel of shape `(D, n)`, whatever
+            the reconciliation; `keras_rpn.initializers.TinyBIG` applies tinyBIG's
+            initialisation to the flat kernel (see `keras_rpn.initializers`).
         bias_initializer: initializer of `b` (default `"zeros"`).
         kernel_regularizer, bias_regularizer: regularizers of the kernel and `b`.
         activity_regularizer: regularizer of the head output.
@@ -194,8 +197,11 @@ class RPNHead(validation.CheckedNesting, keras.layers.Layer):
             self.kernel = self.add_weight(
                 name="kernel",
                 shape=(self.channels, num_params),
-                initializer=self.kernel_initializer
-                or self.reconciliation.default_initializer(self.units, expansion_dim),
+                initializer=initializers_lib.kernel_initializer(
+                    self.kernel_initializer,
+                    self.reconciliation,
+                    (self.channels, self.units, expansion_dim),
+                ),
                 regularizer=kernel_regularizer,
                 constraint=self.kernel_constraint,
             )
@@ -204,7 +210,9 @@ class RPNHead(validation.CheckedNesting, keras.layers.Layer):
             self.bias = self.add_weight(
                 name="bias",
                 shape=(self.units,),
-                initializer=self.bias_initializer,
+                initializer=initializers_lib.bias_initializer(
+                    self.bias_initializer, self.reconciliation, (self.units, expansion_dim)
+                ),
                 regularizer=self.bias_regularizer,
                 constraint=self.bias_constraint,
             )

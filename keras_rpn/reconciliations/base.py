@@ -27,8 +27,10 @@ class Reconciliation(keras.layers.Layer):
       entry of `psi(w)` has variance `variance_gain * v ** parameter_degree`
       (identity: gain 1, degree 1; low rank `A B`: gain r, degree 2; a Kronecker
       product of two factors: gain 1, degree 2; `(P Q^T) (x) (S T^T)`: gain r^2,
-      degree 4). The head's default initializer solves this for the `v` that gives
-      `psi(w)` the Glorot variance `2 / (n + D)`;
+      degree 4; `None` when frozen random matrices set the scale of `psi(w)`).
+      `parameter_variance` solves this for `v`: the head's default initializer
+      gives `psi(w)` the Glorot variance `2 / (n + D)`, and a Keras initializer
+      the variance it gives a `Dense` kernel `(D, n)` (`keras_rpn.initializers`);
     * `contract(expansion, x, kernel, training=None)` (optional): `<kappa(x), psi(w_c)>` for every
       channel, shape `(batch, C, n)`, computed the cheapest way. The default builds
       `kappa(x)` and the `C` matrices and multiplies. Factorised functions use
@@ -64,11 +66,22 @@ class Reconciliation(keras.layers.Layer):
             f"{type(self).__name__} cannot set its parameters from given matrices."
         )
 
+    def parameter_variance(self, target, units, input_dim):
+        """The variance of the entries of `w` that gives `psi(w)` the variance `target`.
+
+        Solves `variance_gain * v ** parameter_degree = target`. `None` when the
+        scale of `psi(w)` is not set by `w` (hypernets: frozen random matrices set
+        it, and `parameter_degree` is `None`); a Keras initializer is then applied
+        to `w` unchanged.
+        """
+        if self.parameter_degree is None:
+            return None
+        return (target / self.variance_gain(units, input_dim)) ** (1.0 / self.parameter_degree)
+
     def default_initializer(self, units, input_dim):
         """Uniform initializer giving `psi(w)` a Glorot-like scale."""
         target = 2.0 / (units + input_dim)
-        variance = (target / self.variance_gain(units, input_dim)) ** (1.0 / self.parameter_degree)
-        std = math.sqrt(variance)
+        std = math.sqrt(self.parameter_variance(target, units, input_dim))
         limit = math.sqrt(3.0) * std
         return keras.initializers.RandomUniform(-limit, limit)
 

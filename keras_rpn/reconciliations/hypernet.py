@@ -45,6 +45,8 @@ class HypernetReconciliation(Reconciliation):
     (2, 4)
     """
 
+    parameter_degree = None  # the frozen matrices set the scale of psi(w)
+
     def __init__(self, l=64, hidden_dim=128, static=True, seed=None, **kwargs):  # noqa: E741
         super().__init__(**kwargs)
         self.l = validation.positive_int("l", l)

@@ -140,6 +140,8 @@ class RandomMatrixHypernetReconciliation(Reconciliation):
     (2, 4)
     """
 
+    parameter_degree = None  # the frozen matrices set the scale of psi(w)
+
     def __init__(self, r=2, l=64, hidden_dim=128, seed=None, **kwargs):  # noqa: E741
         super().__init__(**kwargs)
         self.r = validation.positive_int("r", r)
