@@ -70,34 +70,37 @@ LORR_1 = {"class_name": "lorr", "config": {"r": 1}}
 SILU_LINEAR = {"class_name": "linear", "config": {"activation": "silu"}}
 
 
-def feynman_rpn(m, hidden, use_bias):
+def feynman_rpn(m, hidden, use_bias, **kwargs):
     return keras_rpn.models.RPN(
         [m, hidden, hidden, 1],
         expansion=bspline_taylor(10, 4),
         reconciliation=LORR_1,
         remainder=SILU_LINEAR,
         use_bias=use_bias,
+        **kwargs,
     )
 
 
 def baselines(m):
     return [
-        ("KAN", True, lambda: keras_rpn.models.KAN([m, 5, 1], t=10, grid_range=(-2, 2))),
-        ("MLP", True, lambda: keras_rpn.models.MLP([m, 32, 32, 1])),
+        ("KAN", True, lambda **kw: keras_rpn.models.KAN([m, 5, 1], t=10, grid_range=(-2, 2), **kw)),
+        ("MLP", True, lambda **kw: keras_rpn.models.MLP([m, 32, 32, 1], **kw)),
     ]
 
 
-# name: (formula, per-input (low, high), [(model, scale inputs to [-1, 1]?, factory)])
+# name: (formula, per-input (low, high), [(model, scale inputs to [-1, 1]?, factory)]);
+# factories take RPNHead keyword arguments (benchmarks/initialisation.py passes
+# `kernel_initializer`).
 PROBLEMS = {
     "feynman_I.9.18": (
         feynman_i_9_18,
         [(1, 2)] * 3 + [(3, 4)] * 3 + [(1, 2)] * 3,
-        [("RPN", False, lambda: feynman_rpn(9, 2, use_bias=False))] + baselines(9),
+        [("RPN", False, lambda **kw: feynman_rpn(9, 2, use_bias=False, **kw))] + baselines(9),
     ),
     "feynman_II.35.18": (
         feynman_ii_35_18,
         [(1, 3)] * 5,
-        [("RPN", True, lambda: feynman_rpn(5, 4, use_bias=True))] + baselines(5),
+        [("RPN", True, lambda **kw: feynman_rpn(5, 4, use_bias=True, **kw))] + baselines(5),
     ),
     "elementary_arcsinh": (
         elementary,
@@ -106,8 +109,12 @@ PROBLEMS = {
             (
                 "RPN",
                 False,
-                lambda: keras_rpn.models.RPN(
-                    [2, 2, 1], expansion=bspline_taylor(5, 3), reconciliation=LORR_1, use_bias=False
+                lambda **kw: keras_rpn.models.RPN(
+                    [2, 2, 1],
+                    expansion=bspline_taylor(5, 3),
+                    reconciliation=LORR_1,
+                    use_bias=False,
+                    **kw,
                 ),
             )
         ],
@@ -119,11 +126,12 @@ PROBLEMS = {
             (
                 "RPN",
                 False,
-                lambda: keras_rpn.models.RPN(
+                lambda **kw: keras_rpn.models.RPN(
                     [2, 2, 2, 1],
                     expansion=bspline_taylor(10, 4, nested=True),
                     reconciliation=LORR_1,
                     use_bias=False,
+                    **kw,
                 ),
             )
         ],

@@ -23,7 +23,7 @@ import keras
 
 from keras_rpn import validation
 
-__all__ = ["TinyBIG", "bias_initializer", "dense_variance", "kernel_initializer"]
+__all__ = ["GlorotPsi", "TinyBIG", "bias_initializer", "dense_variance", "kernel_initializer"]
 
 METHODS = ("xavier_uniform", "xavier_normal", "kaiming_uniform", "fanout_std_uniform")
 
@@ -104,7 +104,7 @@ class TinyBIG(keras.initializers.Initializer):
             limit = 1.0 / math.sqrt(self.units or int(shape[0]))
         return keras.initializers.RandomUniform(-limit, limit, seed=self.seed)(shape, dtype)
 
-    def for_head(self, part, units, num_params):
+    def for_head(self, part, reconciliation, units, input_dim):
         """The initializer of a head's `part` (`"kernel"` or `"bias"`).
 
         A head kernel `(C, l)` needs the head's `units` for `fanout_std_uniform`; a
@@ -113,7 +113,7 @@ class TinyBIG(keras.initializers.Initializer):
         config = self.get_config()
         config["units"] = self.units or units
         if part == "bias" and self.method == "kaiming_uniform":
-            config["fan_in"] = self.fan_in or num_params
+            config["fan_in"] = self.fan_in or reconciliation.num_params(units, input_dim)
         return TinyBIG(**config)
 
     def get_config(self):
@@ -124,6 +124,29 @@ class TinyBIG(keras.initializers.Initializer):
             "units": self.units,
             "seed": self.seed,
         }
+
+
+@keras.saving.register_keras_serializable(package="keras_rpn")
+class GlorotPsi(keras.initializers.Initializer):
+    """Gives `psi(w)` the Glorot variance `2 / (n + D)`, whatever the reconciliation.
+
+    Each reconciliation solves for the scale of `w` (`Reconciliation.glorot_initializer`:
+    the entries of `w` are uniform with the variance `v` such that
+    `variance_gain * v ** parameter_degree = 2 / (n + D)`). Meaningful only as a
+    head's `kernel_initializer`; called on a bare shape it draws Glorot uniform.
+
+    Example:
+    >>> head = keras_rpn.layers.RPNHead(
+    ...     8, reconciliation="lorr", kernel_initializer=keras_rpn.initializers.GlorotPsi())
+    """
+
+    def __call__(self, shape, dtype=None):
+        return keras.initializers.GlorotUniform()(shape, dtype)
+
+    def for_head(self, part, reconciliation, units, input_dim):
+        if part == "bias":
+            return keras.initializers.Zeros()
+        return reconciliation.glorot_initializer(units, input_dim)
 
 
 def _optional_positive(name, value):
@@ -191,7 +214,7 @@ def kernel_initializer(initializer, reconciliation, shape):
     if initializer is None:
         return reconciliation.default_initializer(units, input_dim)
     if hasattr(initializer, "for_head"):
-        return initializer.for_head("kernel", units, num_params)
+        return initializer.for_head("kernel", reconciliation, units, input_dim)
     target = dense_variance(initializer, (input_dim, units))
     flat = dense_variance(initializer, (channels, num_params))
     variance = None if target is None else reconciliation.parameter_variance(target, units, input_dim)
@@ -207,5 +230,5 @@ def bias_initializer(initializer, reconciliation, shape):
     """
     units, input_dim = shape
     if hasattr(initializer, "for_head"):
-        return initializer.for_head("bias", units, reconciliation.num_params(units, input_dim))
+        return initializer.for_head("bias", reconciliation, units, input_dim)
     return initializer

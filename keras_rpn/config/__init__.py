@@ -48,9 +48,19 @@ How tinyBIG's settings map onto keras_rpn (see `docs/migration.md`):
 
 Anything that cannot be mapped raises a `ValueError` naming the key or class;
 tinyBIG features keras_rpn does not have raise `NotImplementedError` (an instance
-interdependence in a model config: the imported model takes `(batch, m)` inputs). `device`, `name`, `batch_num` and initialisation settings
-(`parameters_init_method`) are ignored: Keras places tensors and keras_rpn uses
-Keras initializers.
+interdependence in a model config: the imported model takes `(batch, m)` inputs).
+`device`, `name` and `batch_num` are ignored: Keras places tensors.
+
+Initialisation: a layer's `parameters_init_method` (tinyBIG's default
+`xavier_uniform`; `xavier_normal` for the specialised models) becomes
+`keras_rpn.initializers.TinyBIG(method)` on every head's kernel and bias and on a
+linear remainder, so an imported model starts where tinyBIG's starts; `to_tinybig`
+writes it back. (A head's own `parameters_init_method` is overwritten by its layer's
+in tinyBIG, and ignored here too.)
+
+`learner_arguments(config)` maps `learner_configs` (optimizer, learning-rate
+schedule, loss, epochs) and the training batch size to Keras `compile` / `fit`
+arguments (opt-in).
 
 YAML needs the optional dependency pyyaml (`pip install "keras-rpn[config]"`);
 dicts and JSON do not.
@@ -65,6 +75,14 @@ from keras_rpn.config.exporter import to_tinybig
 from keras_rpn.config.exporter import to_yaml
 from keras_rpn.config.importer import from_tinybig
 from keras_rpn.config.importer import interdependence_from_tinybig
+from keras_rpn.config.learner import learner_arguments
 from keras_rpn.config.schema import load_config
 
-__all__ = ["from_tinybig", "interdependence_from_tinybig", "load_config", "to_tinybig", "to_yaml"]
+__all__ = [
+    "from_tinybig",
+    "interdependence_from_tinybig",
+    "learner_arguments",
+    "load_config",
+    "to_tinybig",
+    "to_yaml",
+]

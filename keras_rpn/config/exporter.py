@@ -8,6 +8,7 @@ from keras_rpn.config.names import _TORCH_ACTIVATIONS
 from keras_rpn.config.names import _class_path
 from keras_rpn.config.schema import _yaml
 from keras_rpn.config.steps import _export_step
+from keras_rpn.initializers import TinyBIG
 from keras_rpn.models import presets
 from keras_rpn.models.rpn import RPN
 from keras_rpn.version import __version__
@@ -128,6 +129,12 @@ def _export_layer(layer, m, post):
         "width_alloc": alloc,
         "head_configs": head_configs,
     }
+    methods = {
+        head.kernel_initializer.method if isinstance(head.kernel_initializer, TinyBIG) else None
+        for head in layer.heads
+    }
+    if len(methods) == 1 and None not in methods:  # heads initialised as tinyBIG's
+        params["parameters_init_method"] = methods.pop()
     if len(layer.heads) > 1 or not _is_default_mean(layer.head_fusion):
         params["head_fusion_configs"] = _function("fusion", layer.head_fusion)
     if not single and after:

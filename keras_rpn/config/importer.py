@@ -2,6 +2,9 @@
 
 import copy
 
+import keras
+
+from keras_rpn import initializers
 from keras_rpn.config.functions import _expansion
 from keras_rpn.config.functions import _fusion
 from keras_rpn.config.functions import _interdependence
@@ -31,8 +34,50 @@ from keras_rpn.models.rpn import RPN
 from keras_rpn.validation import short_repr
 
 
-def _head(config, m, n, where):
-    """`(RPNHead kwargs, output processing steps)` for one tinyBIG head config."""
+def _init_method(params, where, default):
+    """tinyBIG's `parameters_init_method`, checked (tinyBIG ignores unknown names)."""
+    method = params.pop("parameters_init_method", None)
+    if method is None:
+        return default
+    if method not in initializers.METHODS:
+        raise ValueError(
+            f"{where}: `parameters_init_method` must be one of {initializers.METHODS}. "
+            f"Received: parameters_init_method={method!r}"
+        )
+    return method
+
+
+def _tinybig_initializers(head, probe, m, method):
+    """Sets tinyBIG's initialisation `method` on a head's kwargs (kernel, bias, remainder).
+
+    The head kernel `(C, l)` and bias as tinyBIG initialises them (`TinyBIG`); a
+    remainder's `(m, n)` kernel gets tinyBIG's `(n, m)` fans and its bias the
+    remainder's fan-in under `kaiming_uniform`.
+    """
+    n = probe.units
+    head["kernel_initializer"] = _serialize(initializers.TinyBIG(method))
+    head["bias_initializer"] = _serialize(initializers.TinyBIG(method))
+    if hasattr(probe.remainder, "kernel_initializer"):
+        config = head["remainder"].setdefault("config", {})
+        config["kernel_initializer"] = _serialize(
+            initializers.TinyBIG(method, fan_in=m, fan_out=n, units=n)
+        )
+        fan_in = m if method == "kaiming_uniform" else None
+        config["bias_initializer"] = _serialize(
+            initializers.TinyBIG(method, fan_in=fan_in, units=n)
+        )
+
+
+def _serialize(initializer):
+    return keras.initializers.serialize(initializer)
+
+
+def _head(config, m, n, where, init_method="xavier_uniform"):
+    """`(RPNHead kwargs, output processing steps)` for one tinyBIG head config.
+
+    `init_method` is the layer's `parameters_init_method`, which tinyBIG gives every
+    head of the layer (a head's own setting is overwritten).
+    """
     if not isinstance(config, dict):
         raise ValueError(f"Expected a head config at {where}. Received: {short_repr(config)}")
     head_class = config.get("head_class", "tinybig.module.rpn_head")
@@ -116,6 +161,7 @@ def _head(config, m, n, where):
                 f"count l(n={n}, D={expansion_dim}) = {actual}."
             )
     output = _check_widths(output_steps, probe.compute_output_shape((None, m))[-1], where)
+    _tinybig_initializers(head, probe, m, init_method)
     return head, output
 
 
@@ -133,7 +179,8 @@ def _layer(config, where):
     _reject(
         {k: v for k, v in config.items() if k not in ("layer_class", "layer_parameters")}, where
     )
-    _drop(params, ("name", "device", "parameters_init_method"))
+    _drop(params, ("name", "device"))
+    init_method = _init_method(params, where, "xavier_uniform")
     for key in ("m", "n"):
         if params.get(key) is None:
             raise ValueError(f"{where}: layer_parameters needs `{key}`.")
@@ -168,7 +215,7 @@ def _layer(config, where):
     _reject(params, where)
     heads, steps = [], []
     for i, head_config in enumerate(head_configs):
-        head, output = _head(head_config, m, n, f"{where}.head_configs[{i}]")
+        head, output = _head(head_config, m, n, f"{where}.head_configs[{i}]", init_method)
         heads.append(head)
         steps.append(output)
     post = []
@@ -213,11 +260,15 @@ _PRESET_KEYS = {
 def _preset(model_class, params, name):
     cls, keys = _PRESET_KEYS[model_class]
     where = "model_parameters"
-    params = _drop(dict(params), ("name", "device", "parameters_init_method"))
+    params = _drop(dict(params), ("name", "device"))
+    # tinyBIG's specialised heads default to xavier_normal.
+    method = _init_method(params, where, "xavier_normal")
     dims = params.pop("dims", None)
     if dims is None:
         raise ValueError(f"{where} needs `dims` for tinybig.model.{model_class}.")
     kwargs = {k: params.pop(k) for k in keys if k in params}
+    kwargs["kernel_initializer"] = initializers.TinyBIG(method)
+    kwargs["bias_initializer"] = initializers.TinyBIG(method)
     kwargs["use_bias"] = _bool(params.pop("enable_bias", False), "enable_bias", where)
     if "channel_num" in params:
         kwargs["channels"] = _int(params.pop("channel_num"), "channel_num", where)

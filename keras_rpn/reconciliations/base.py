@@ -79,7 +79,11 @@ class Reconciliation(keras.layers.Layer):
         return (target / self.variance_gain(units, input_dim)) ** (1.0 / self.parameter_degree)
 
     def default_initializer(self, units, input_dim):
-        """Uniform initializer giving `psi(w)` a Glorot-like scale."""
+        """The initializer of `w` when the head is given none (see `keras_rpn.initializers`)."""
+        return self.glorot_initializer(units, input_dim)
+
+    def glorot_initializer(self, units, input_dim):
+        """Uniform initializer giving `psi(w)` the Glorot variance `2 / (n + D)`."""
         target = 2.0 / (units + input_dim)
         std = math.sqrt(self.parameter_variance(target, units, input_dim))
         limit = math.sqrt(3.0) * std

@@ -79,7 +79,7 @@ class HypernetReconciliation(Reconciliation):
     def num_params(self, units, input_dim):
         return self.l
 
-    def default_initializer(self, units, input_dim):
+    def glorot_initializer(self, units, input_dim):
         """Uniform with variance `1 / l` (see `build` for the resulting scale)."""
         limit = math.sqrt(3.0 / self.l)
         return keras.initializers.RandomUniform(-limit, limit)
