@@ -133,7 +133,8 @@ def _export_layer(layer, m, post):
         head.kernel_initializer.method if isinstance(head.kernel_initializer, TinyBIG) else None
         for head in layer.heads
     }
-    if len(methods) == 1 and None not in methods:  # heads initialised as tinyBIG's
+    # Heads initialised as tinyBIG's, other than by its default (xavier_uniform).
+    if len(methods) == 1 and not methods & {None, "xavier_uniform"}:
         params["parameters_init_method"] = methods.pop()
     if len(layer.heads) > 1 or not _is_default_mean(layer.head_fusion):
         params["head_fusion_configs"] = _function("fusion", layer.head_fusion)
