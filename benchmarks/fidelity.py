@@ -83,7 +83,10 @@ def learner(lr, epochs, batch, weight_decay=None, gamma=None):
             "optimizer_class": "torch.optim.AdamW",
             "optimizer_parameters": optimizer,
         },
-        "loss_configs": {"loss_class": "torch.nn.MSELoss", "loss_parameters": {"reduction": "mean"}},
+        "loss_configs": {
+            "loss_class": "torch.nn.MSELoss",
+            "loss_parameters": {"reduction": "mean"},
+        },
     }
     if gamma is not None:
         params["lr_scheduler_configs"] = {
@@ -160,7 +163,8 @@ def configurations():
     out = {}
     for name, problem in (("feynman", "feynman_I.9.18"), ("elementary", "elementary_arcsinh"),
                           ("composite", "composite_exp_ln")):
-        out[name] = ({**fitting, "model_configs": model_configs(name)}, function_data(problem), False)
+        config = {**fitting, "model_configs": model_configs(name)}
+        out[name] = (config, function_data(problem), False)
     out["iris"] = ({**learner(1e-2, 1000, 1000), "model_configs": model_configs("iris")},
                    tabular_data("load_iris"), True)
     diabetes = model_configs("diabetes")

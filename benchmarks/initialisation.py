@@ -158,7 +158,10 @@ def main():
     parser.add_argument("--epochs", type=int, help="default: 2000 (fitting), 40 (classification)")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument(
-        "--candidates", nargs="+", choices=sorted(CANDIDATES), default=["glorot_psi", "tinybig_xavier"]
+        "--candidates",
+        nargs="+",
+        choices=sorted(CANDIDATES),
+        default=["glorot_psi", "tinybig_xavier"],
     )
     parser.add_argument("--only", help="run the problems/models whose name contains this")
     args = parser.parse_args()

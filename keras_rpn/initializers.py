@@ -217,7 +217,9 @@ def kernel_initializer(initializer, reconciliation, shape):
         return initializer.for_head("kernel", reconciliation, units, input_dim)
     target = dense_variance(initializer, (input_dim, units))
     flat = dense_variance(initializer, (channels, num_params))
-    variance = None if target is None else reconciliation.parameter_variance(target, units, input_dim)
+    variance = None
+    if target is not None:
+        variance = reconciliation.parameter_variance(target, units, input_dim)
     if variance is None or not flat:
         return initializer
     return _Scaled(initializer, math.sqrt(variance / flat))

@@ -13,6 +13,7 @@ from checks import gradients
 from checks import weight_gradients
 from keras import ops
 
+from keras_rpn.initializers import GlorotPsi
 from keras_rpn.layers import RPNHead
 
 
@@ -110,8 +111,18 @@ def test_concatenating_channel_fusion_widens_output(rng):
     assert head.compute_output_shape((None, 5)) == (None, 12)
 
 
-def test_default_initializer_gives_glorot_scale():
-    head = RPNHead(64, expansion="taylor", reconciliation="lorr")
+def test_default_initializer_is_tinybig_xavier_on_the_flat_kernel():
+    head = RPNHead(64, expansion="taylor", reconciliation="lorr", channels=2)
+    head.build((None, 30))
+    kernel = ops.convert_to_numpy(head.kernel)
+    bound = (6.0 / (2 + 2 * (64 + 930))) ** 0.5  # U(+-sqrt(6 / (C + l))), l = r (n + D)
+    assert kernel.shape == (2, 1988)
+    assert 0.99 * bound < abs(kernel).max() <= bound
+    assert abs(kernel.var() / (bound**2 / 3) - 1) < 0.1
+
+
+def test_glorot_psi_initializer_gives_glorot_scale():
+    head = RPNHead(64, expansion="taylor", reconciliation="lorr", kernel_initializer=GlorotPsi())
     head.build((None, 30))
     W = ops.convert_to_numpy(head.reconciliation.reconcile(head.kernel))
     target = 2.0 / (64 + 930)

@@ -177,3 +177,14 @@ def test_tinybig_initializer_config_and_save_load(rng):
     assert clone.kernel_initializer.method == "xavier_normal"
     x = rng.uniform(-1, 1, (4, 5)).astype("float32")
     assert_save_load(as_model(head, 5), x)
+
+
+def test_default_is_flat_xavier_for_lorr_and_glorot_psi_otherwise():
+    head = RPNHead(N, expansion="bspline", reconciliation="lorr")
+    head(X64)
+    l = 2 * (N + D)
+    assert 0.99 * math.sqrt(6 / (1 + l)) < np.abs(numpy_of(head.kernel)).max() <= math.sqrt(
+        6 / (1 + l)
+    )
+    identity = psi_variance(RPNHead(N, expansion="bspline"), X64)
+    assert abs(identity / DENSE["glorot_uniform"] - 1) < 0.1

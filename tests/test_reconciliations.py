@@ -12,6 +12,7 @@ from keras import ops
 
 from keras_rpn import expansions
 from keras_rpn import reconciliations
+from keras_rpn.initializers import GlorotPsi
 from keras_rpn.expansions import TaylorExpansion
 from keras_rpn.layers import RPNHead
 from keras_rpn.layers import RPNLayer
@@ -349,8 +350,8 @@ def test_parameter_free_functions_keep_every_channel(rng):
     assert head.kernel is None and not head.trainable_weights[1:]
 
 
-# Every function with parameters: the head's default initializer gives psi(w) the
-# Glorot variance 2 / (n + D) (within a factor 2).
+# Every function with parameters: GlorotPsi gives psi(w) the Glorot variance
+# 2 / (n + D) (within a factor 2).
 PARAMETRIC = [
     ("identity", {}),
     ("masking", {"p": 0.3}),
@@ -367,10 +368,13 @@ PARAMETRIC = [
 
 
 @pytest.mark.parametrize("case", PARAMETRIC, ids=lambda c: c[0])
-def test_default_initializer_gives_glorot_variance(case):
+def test_glorot_psi_initializer_gives_glorot_variance(case):
     name, config = case
     n, D = 16, 48
-    head = RPNHead(n, reconciliation={"class_name": name, "config": config}, channels=8)
+    head = RPNHead(
+        n, reconciliation={"class_name": name, "config": config}, channels=8,
+        kernel_initializer=GlorotPsi(),
+    )
     head.build((None, D))
     W = numpy_of(head.reconciliation.reconcile(head.kernel))
     target = 2.0 / (n + D)

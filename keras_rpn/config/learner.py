@@ -47,7 +47,9 @@ def _number(params, key, where, cast=float):
 def _optimizer(config, where):
     name, params = _spec(config, "optimizer_class", "optimizer_parameters", where)
     if name not in _OPTIMIZERS:
-        raise ValueError(f"{where}: cannot map the optimizer {name!r}; known: {sorted(_OPTIMIZERS)}.")
+        raise ValueError(
+            f"{where}: cannot map the optimizer {name!r}; known: {sorted(_OPTIMIZERS)}."
+        )
     cls, keys, defaults = _OPTIMIZERS[name]
     kwargs = dict(defaults)
     _drop(params, ("params",))
@@ -136,7 +138,9 @@ def learner_arguments(config):
     config = config.get("configurations", config) or {}
     learner = config.get("learner_configs")
     if not isinstance(learner, dict):
-        raise ValueError(f"The configuration has no `learner_configs` mapping. Received: {learner!r}")
+        raise ValueError(
+            f"The configuration has no `learner_configs` mapping. Received: {learner!r}"
+        )
     where = "learner_configs.learner_parameters"
     params = dict(learner.get("learner_parameters") or {})
     _drop(params, ("name", "device"))

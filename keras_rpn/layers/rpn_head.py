@@ -73,7 +73,9 @@ class RPNHead(validation.CheckedNesting, keras.layers.Layer):
             bilinear attention) is computed per sample from the head's input.
         use_bias: whether to add the bias `b` (default `True`).
         kernel_initializer: initializer of the `(C, l)` kernel. The default (`None`)
-            is the reconciliation's `default_initializer`. A Keras initializer gives
+            is the reconciliation's `default_initializer` (LoRR: tinyBIG's
+            xavier_uniform on the flat kernel; others: the Glorot variance
+            `2 / (n + D)` on `psi(w)`). A Keras initializer gives
             `psi(w_c)` the scale it gives a `Dense` kernel of shape `(D, n)`, whatever
             the reconciliation; `keras_rpn.initializers.TinyBIG` applies tinyBIG's
             initialisation to the flat kernel (see `keras_rpn.initializers`).
