@@ -67,9 +67,12 @@ def run(name, names, target, widths, epochs, output_dir, seed=0):
     model.compile(keras.optimizers.Adam(0.01), "mse")
     model.fit(
         x, y, epochs=epochs, batch_size=100, verbose=0,
-        callbacks=[keras_rpn.callbacks.GridUpdate(x, every=max(1, epochs // 10), until=epochs // 2)],
+        callbacks=[
+            keras_rpn.callbacks.GridUpdate(x, every=max(1, epochs // 10), until=epochs // 2)
+        ],
     )  # fmt: skip
-    mse = float(np.mean((keras.ops.convert_to_numpy(model(x_test.astype("float32")))[:, 0] - y_test) ** 2))
+    y_model = keras.ops.convert_to_numpy(model(x_test.astype("float32")))[:, 0]
+    mse = float(np.mean((y_model - y_test) ** 2))
     # 2. Prune the units the regularizer left nearly unused.
     pruned, report = keras_rpn.prune(model, x, threshold=0.05)
     # 3. A formula: every edge matched against the candidate library.

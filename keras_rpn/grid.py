@@ -10,7 +10,7 @@ state, and this module refits it:
 * `update_grid(obj, x)`: moves every feature's grid to the range of the data
   (with a margin) and re-solves the coefficients by least squares so that every
   learned univariate function keeps its values on the samples;
-* `extend_grid(obj, x, grid_size)`: a copy with more grid intervals computing the
+* `extend_grid(obj, grid_size)`: a copy with more grid intervals computing the
   same function (a finer B-spline space contains the coarser one when the new
   size is a multiple of the old);
 * `out_of_range(obj, x)`: the fraction of every layer's inputs outside its grid.
@@ -240,3 +240,71 @@ def out_of_range(obj, x):
     records = _record_inputs(obj, x, owners)
     by_id = {id(o): o for o in owners}
     return {by_id[key].name: _fraction_outside(by_id[key], value) for key, value in records.items()}
+
+
+def _extended_config(config, grid_size):
+    """`config` with every B-spline grid set to `grid_size` intervals."""
+    if "grid_size" in config:  # KANDense
+        return {**config, "grid_size": grid_size}
+    if "t" in config and "grid_range" in config:  # the KAN preset, a B-spline config
+        return {**config, "t": grid_size}
+    raise ValueError(
+        "extend_grid rebuilds KANDense layers, KAN models and Sequentials of KANDense layers."
+    )
+
+
+def extend_grid(obj, grid_size, num=None):
+    """A copy of `obj` with `grid_size` spline intervals, computing the same function.
+
+    Every spline coefficient is re-solved by least squares on `num` points per
+    input spread over the input's grid (default `20 (grid_size + d)`); the finer
+    space contains the coarser one when `grid_size` is a multiple of the old size,
+    and the function is then kept to float32 rounding. Every other weight (base
+    branch, bias, grid bounds) is copied. pykan calls this grid refinement.
+
+    Args:
+        obj: a built `KANDense`, `keras_rpn.models.KAN`, or `Sequential` of
+            `KANDense` layers.
+        grid_size: the new number of grid intervals, a positive integer.
+        num: points per input for the fit.
+
+    Returns:
+        The new layer or model (built; compile it again before training).
+    """
+    from keras_rpn import validation
+    from keras_rpn.symbolic.export import input_width
+    from keras_rpn.symbolic.export import layers_of
+
+    grid_size = validation.positive_int("grid_size", grid_size)
+    old_layers = layers_of(obj)
+    if isinstance(obj, (RPNHead, RPNLayer)):
+        new = type(obj).from_config(_extended_config(obj.get_config(), grid_size))
+        new.build((None, input_width(obj)))
+        new_layers = [new]
+    elif isinstance(obj, keras.Sequential):
+        rebuilt = [
+            type(layer).from_config(_extended_config(layer.get_config(), grid_size))
+            for layer in old_layers
+        ]
+        width = input_width(old_layers[0])
+        new = keras.Sequential([keras.Input((width,))] + rebuilt, name=obj.name)
+        new_layers = rebuilt
+    else:
+        new = type(obj).from_config(_extended_config(obj.get_config(), grid_size))
+        new_layers = list(new.rpn_layers)
+    for old_layer, new_layer in zip(old_layers, new_layers, strict=True):
+        for old, fresh in zip(_grid_heads(old_layer), _grid_heads(new_layer), strict=True):
+            _copy_extended(old, fresh, num)
+    return new
+
+
+def _copy_extended(old, new, num):
+    kernel_id = id(old.kernel)
+    for source, target in zip(old.weights, new.weights, strict=True):
+        if id(source) != kernel_id:
+            target.assign(source)
+    bounds = old.expansion.grid_bounds()
+    count = num or 20 * new.expansion.columns_per_feature
+    z = np.linspace(bounds[:, 0], bounds[:, 1], count)  # (num, m)
+    values = np.einsum("sjk,cnjk->sjcn", _bases(old.expansion, z), _matrices(old))
+    _write_matrices(new, _refit(old, z, values, new_expansion=new.expansion))

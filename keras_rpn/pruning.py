@@ -1,4 +1,4 @@
-"""Pruning of separable RPN models (KANs): drop inputs and hidden units whose functions are small."""
+"""Pruning of separable RPN models (KANs): drop the inputs and hidden units that do little."""
 
 import dataclasses
 

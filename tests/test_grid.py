@@ -155,3 +155,19 @@ def test_fixed_grid_and_bad_arguments_raise(rng):
     assert head.count_params() == 8 * 2 + 1  # a fixed grid is no state
     assert adaptive.expansion.get_config()["adaptive_grid"] is True
     assert_config_roundtrip(adaptive.expansion)
+
+
+def test_extend_grid_keeps_the_function_and_saves(rng):
+    from keras_rpn.layers import KANDense
+
+    model = keras.Sequential([keras.Input((3,)), KANDense(4), KANDense(1)])
+    x = rng.uniform(-1.0, 1.0, (128, 3)).astype("float32")
+    grid.update_grid(model, x)
+    finer = grid.extend_grid(model, 10)  # a multiple of 5: the finer space holds the old
+    assert [layer.grid_size for layer in finer.layers] == [10, 10]
+    assert tuple(finer.layers[0].head.kernel.shape) == (1, 4 * 3 * 13)
+    np.testing.assert_allclose(numpy(finer(x)), numpy(model(x)), atol=1e-4)
+    np.testing.assert_array_equal(
+        finer.layers[1].head.expansion.grid_bounds(), model.layers[1].head.expansion.grid_bounds()
+    )
+    assert_save_load(finer, x)

@@ -210,7 +210,9 @@ def to_latex(exprs, precision=4, output_names=None):
     sp = import_sympy()
     exprs = exprs if isinstance(exprs, (list, tuple)) else [exprs]
     names = output_names or [f"y_{i + 1}" for i in range(len(exprs))]
-    lines = [f"{n} = {sp.latex(round_floats(e, precision))}" for n, e in zip(names, exprs, strict=True)]
+    lines = [
+        f"{n} = {sp.latex(round_floats(e, precision))}" for n, e in zip(names, exprs, strict=True)
+    ]
     return " \\\\\n".join(lines)
 
 
@@ -218,7 +220,8 @@ def round_floats(expr, precision=4):
     """`expr` with every float rounded to `precision` significant digits."""
     sp = import_sympy()
     expr = sp.sympify(expr)
-    return expr.xreplace({f: sp.Float(float(f"{float(f):.{precision}g}")) for f in expr.atoms(sp.Float)})
+    rounded = {f: sp.Float(float(f"{float(f):.{precision}g}")) for f in expr.atoms(sp.Float)}
+    return expr.xreplace(rounded)
 
 
 def evaluate(exprs, x, input_names=None):
