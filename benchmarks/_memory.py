@@ -6,7 +6,10 @@ PyTorch or JAX (0.4-1 GB) and says little about the model. The workers therefore
 1. import the framework and warm it up (a one-unit model trained for one step and
    predicted once with the same compile settings, so the trainer, the optimizer and
    the compiler are loaded),
-2. call `MemoryProbe.start()`: garbage-collects, resets the kernel's high-water mark
+2. call `MemoryProbe.start()`: garbage-collects, hands the C heap's free pages back to
+   the system (glibc `malloc_trim(0)`; otherwise the model's allocations reuse memory
+   the imports and the warm-up freed, which RSS already counts, and are not seen),
+   resets the kernel's high-water mark
    (`/proc/self/clear_refs` with "5", Linux >= 4.0) and reads the current RSS as the
    baseline,
 3. build, compile, train and predict the measured model,
@@ -18,6 +21,7 @@ upper bound; `model_peak_method` says which was used). Standard library only: th
 tinyBIG worker imports this module under the tinyBIG Python.
 """
 
+import ctypes
 import gc
 import resource
 import sys
@@ -39,6 +43,14 @@ def _maxrss_kb():
     return kb / 1024 if sys.platform == "darwin" else kb  # macOS reports bytes
 
 
+def _trim_heap():
+    """glibc `malloc_trim(0)`; False where there is no glibc."""
+    try:
+        return bool(ctypes.CDLL("libc.so.6").malloc_trim(0))
+    except (OSError, AttributeError):
+        return False
+
+
 class MemoryProbe:
     """Measures the peak RSS added between `start()` and `stop()` (both in MB)."""
 
@@ -49,6 +61,7 @@ class MemoryProbe:
 
     def start(self):
         gc.collect()
+        _trim_heap()
         self.before_kb = _maxrss_kb()
         try:
             with open("/proc/self/clear_refs", "w") as f:
