@@ -268,7 +268,6 @@ def measure(impl, name, steps, warmup, batch=None, jit="auto", heads=1, channels
     t0 = time.perf_counter()
     import keras
     import numpy as np
-
     from _memory import MemoryProbe
 
     t_import = time.perf_counter() - t0

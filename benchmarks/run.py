@@ -490,9 +490,7 @@ def target_row(agg, backends, config, anchor, kind, bound):
         sp = speed[b]
         short = f"missed: {sp:.1f}x of {bound}x ({100 * (1 - sp / bound):.0f}% short)"
         how = "met" if sp >= bound else short
-        others = ", ".join(
-            f"{bb} {v:.1f}x{_cpu_speedup(tb, rows[bb])}" for bb, v in speed.items()
-        )
+        others = ", ".join(f"{bb} {v:.1f}x{_cpu_speedup(tb, rows[bb])}" for bb, v in speed.items())
         return (
             f"| {config} >= {bound}x faster than tinyBIG (fastest backend) "
             f"| {b} {sp:.1f}x (all: {others}) | {how} |"

@@ -82,7 +82,7 @@ def build(name, torch):
         return rpn_layer(m=m, n=n, heads=[head])
 
     dims = [784, 64, 10]
-    pairs = list(zip(dims, dims[1:]))
+    pairs = list(zip(dims, dims[1:], strict=False))
     if name == "identity_mlp":
         layers = [
             layer(
@@ -132,7 +132,7 @@ def build(name, torch):
                 dual_lphm_reconciliation(p=p, q=q, r=2, enable_bias=True),
                 zero_remainder(),
             )
-            for (m, n), (p, q) in zip(pairs, pq)
+            for (m, n), (p, q) in zip(pairs, pq, strict=True)
         ]
     elif name == "kan_1000":
         dims = [1000, 1000]
