@@ -24,8 +24,8 @@ def graph_inputs(rng):
 
 
 PRESETS = {
-    "CNN": (lambda: models.CNN([1, 3, 4], fc_dims=[6, 2]), (4, 6, 6, 1), 2),
-    "ResNet": (lambda: models.ResNet([1, 3, 3], fc_dims=[2], dropout_fc=0.0), (4, 6, 6, 1), 2),
+    "CNN": (lambda: models.CNN([1, 2, 3], fc_dims=[4, 2]), (4, 4, 4, 1), 2),
+    "ResNet": (lambda: models.ResNet([1, 2, 2], fc_dims=[2], dropout_fc=0.0), (4, 4, 4, 1), 2),
     "RNN": (lambda: models.RNN([3, 4, 2], bi_directional=True), (4, 5, 3), 2),
     "RegressionRNN": (lambda: models.RegressionRNN([1, 4, 1]), (4, 5, 1), 1),
     "Transformer": (lambda: models.Transformer([3, 4], fc_dims=[2], num_heads=2), (4, 5, 3), 2),
@@ -69,8 +69,8 @@ def test_cnn_structure_and_parameter_count():
 
 
 def test_cnn_jit_fit(rng):
-    model = models.CNN([1, 2, 2], fc_dims=[3])
-    x = rng.normal(size=(4, 6, 6, 1)).astype("float32")
+    model = models.CNN([1, 2], fc_dims=[3], pooling_layer_gaps=1)
+    x = rng.normal(size=(4, 4, 4, 1)).astype("float32")
     assert_fit_step(model, x, rng.normal(size=(4, 3)).astype("float32"), jit_compile=True)
 
 
