@@ -5,7 +5,6 @@ import keras
 from keras_rpn import validation
 from keras_rpn.layers.grid import GridCompression
 from keras_rpn.layers.grid import GridLayer
-from keras_rpn.layers.rpn_layer import RPNLayer
 from keras_rpn.models.stack import LayerStack
 
 
@@ -110,19 +109,7 @@ class CNN(LayerStack):
                 if self.dropout_pooling > 0:
                     self.stack.append(keras.layers.Dropout(self.dropout_pooling, dtype=dtype))
         self.stack.append(keras.layers.Flatten(dtype=dtype))
-        for k, units in enumerate(self.fc_dims):
-            last = k == len(self.fc_dims) - 1
-            self.stack.append(
-                RPNLayer(
-                    units,
-                    activation=self.output_activation if last else self.hidden_activation,
-                    use_bias=self.head_kwargs.get("use_bias", True),
-                    dtype=dtype,
-                    name=f"fc_{k}",
-                )
-            )
-            if not last and self.dropout_fc > 0:
-                self.stack.append(keras.layers.Dropout(self.dropout_fc, dtype=dtype))
+        self.add_dense_layers(self.fc_dims, self.dropout_fc)
 
     def preset_config(self):
         return {

@@ -57,15 +57,7 @@ class RNN(LayerStack):
             self.stack.append(keras.layers.GlobalAveragePooling1D(dtype=dtype))
         else:
             self.stack.append(keras.layers.Flatten(dtype=dtype))
-        self.stack.append(
-            RPNLayer(
-                self.dims[-1],
-                activation=self.output_activation,
-                use_bias=use_bias,
-                dtype=dtype,
-                name="output",
-            )
-        )
+        self.add_dense_layers(self.dims[-1:])
 
     def preset_config(self):
         return {"dims": self.dims}
@@ -172,17 +164,7 @@ class Transformer(LayerStack):
             self.stack.append(keras.layers.GlobalAveragePooling1D(dtype=dtype))
         else:
             self.stack.append(keras.layers.Flatten(dtype=dtype))
-        for k, units in enumerate(self.fc_dims):
-            last = k == len(self.fc_dims) - 1
-            self.stack.append(
-                RPNLayer(
-                    units,
-                    activation=self.output_activation if last else self.hidden_activation,
-                    use_bias=use_bias,
-                    dtype=dtype,
-                    name=f"fc_{k}",
-                )
-            )
+        self.add_dense_layers(self.fc_dims)
 
     def preset_config(self):
         return {

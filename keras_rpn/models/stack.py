@@ -8,6 +8,7 @@ off and batch normalisation uses its moving statistics at inference) and are sav
 import keras
 
 from keras_rpn import validation
+from keras_rpn.layers.rpn_layer import RPNLayer
 from keras_rpn.saving import StructureCheck
 
 _BASE_KWARGS = ("name", "dtype", "trainable")
@@ -50,6 +51,24 @@ class LayerStack(StructureCheck, keras.Model):
         """Batch normalisation, the hidden activation and dropout, as new layers."""
         rate = self.dropout if dropout is None else dropout
         return processing(self.batch_norm, self.hidden_activation, rate, self.dtype_policy)
+
+    def add_dense_layers(self, dims, dropout=0.0):
+        """Appends an RPN layer (identity expansion: a perceptron) per width of `dims`,
+        with the hidden activation and dropout between them and the output activation
+        on the last one."""
+        for k, units in enumerate(dims):
+            last = k == len(dims) - 1
+            self.stack.append(
+                RPNLayer(
+                    units,
+                    activation=self.output_activation if last else self.hidden_activation,
+                    use_bias=self.head_kwargs.get("use_bias", True),
+                    dtype=self.dtype_policy,
+                    name=f"fc_{k}",
+                )
+            )
+            if not last and dropout > 0:
+                self.stack.append(keras.layers.Dropout(dropout, dtype=self.dtype_policy))
 
     def call(self, inputs, training=None):
         graph = None
