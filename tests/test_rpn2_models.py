@@ -4,6 +4,7 @@ parameter counts, training, inference mode and .keras round trips."""
 import keras
 import numpy as np
 import pytest
+from checks import BACKEND
 from checks import assert_config_roundtrip
 from checks import assert_fit_step
 from checks import assert_save_load
@@ -68,6 +69,11 @@ def test_cnn_structure_and_parameter_count():
     assert model.count_params() == grid + batch_norm + fc
 
 
+@pytest.mark.skipif(
+    BACKEND == "torch",
+    reason="jit_compile=True is torch.compile on torch: minutes of compilation on CPU for "
+    "one step; the other preset tests fit eagerly there",
+)
 def test_cnn_jit_fit(rng):
     model = models.CNN([1, 2], fc_dims=[3], pooling_layer_gaps=1)
     x = rng.normal(size=(4, 4, 4, 1)).astype("float32")
