@@ -16,6 +16,23 @@ the median step time of each and their ratio. Every backend runs in its own subp
 
     python benchmarks/rpn2.py                        # all three backends
     python benchmarks/rpn2.py --backends jax --steps 20 --rounds 5
+
+Measured 2026-12-01 with the defaults (batch 64, median of 5 interleaved rounds of 10
+steps), keras 3.15.1, on a 2-core CPU shared with other jobs (load average 13 to 19:
+absolute times are inflated, torch's most; the ratios come from interleaved rounds).
+Ratio = keras_rpn / Keras (target <= 1.5):
+
+| pair | TensorFlow | PyTorch (eager) | JAX |
+|---|---|---|---|
+| GridHead + RPNLayer / Conv2D + Dense | 1.48 (14.3 / 9.6 ms) | 1.36 (1194 / 879 ms) | 1.00 (20.0 / 20.0 ms) |
+| BilinearHead / MultiHeadAttention(num_heads=1) | 0.78 (5.6 / 7.2 ms) | 0.87 (1033 / 1192 ms) | 2.12 (34.6 / 16.3 ms) |
+| ChainHead / SimpleRNN | 0.94 (37.5 / 39.9 ms) | 0.14 (307 / 2275 ms) | 0.56 (2.2 / 4.0 ms) |
+
+The bilinear head misses the target on JAX: its scores go through the parameterised
+bilinear interdependence (`u psi(w)^T` then `u (u psi(w)^T)^T`, an `N x m` detour for a
+rank-`r` product), where MultiHeadAttention forms `(x W_q)(x W_k)^T` directly. tinyBIG's
+equivalents are not timed here: its bilinear head crashes, and its grid and chain heads
+mix across the batch rows, so they compute something else on these shapes.
 """
 
 import argparse
