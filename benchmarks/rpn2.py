@@ -28,9 +28,10 @@ Ratio = keras_rpn / Keras (target <= 1.5):
 | BilinearHead / MultiHeadAttention(num_heads=1) | 0.78 (5.6 / 7.2 ms) | 0.87 (1033 / 1192 ms) | 2.12 (34.6 / 16.3 ms) |
 | ChainHead / SimpleRNN | 0.94 (37.5 / 39.9 ms) | 0.14 (307 / 2275 ms) | 0.56 (2.2 / 4.0 ms) |
 
-The bilinear head misses the target on JAX: its scores go through the parameterised
-bilinear interdependence (`u psi(w)^T` then `u (u psi(w)^T)^T`, an `N x m` detour for a
-rank-`r` product), where MultiHeadAttention forms `(x W_q)(x W_k)^T` directly. tinyBIG's
+The bilinear head misses the target on JAX (not on TensorFlow or PyTorch). A likely
+cause, not yet measured apart: its scores come from the parameterised bilinear
+interdependence as `u (u psi(w)^T)^T`, back up to the `m`-wide `u psi(w)^T` before the
+`N x N` product, where MultiHeadAttention forms `(x W_q)(x W_k)^T` at width `r`. tinyBIG's
 equivalents are not timed here: its bilinear head crashes, and its grid and chain heads
 mix across the batch rows, so they compute something else on these shapes.
 """
