@@ -222,5 +222,7 @@ def test_imported_initialisation_matches_tinybig_bounds(tmp_path):
         for key, value in ours.items():
             (shape, their_max) = next(v for k, v in tinybig[file].items() if k.endswith(key))
             assert list(value.shape) == shape, (name, key)
-            # Same bound (tens to hundreds of draws: both maxima lie near it).
-            assert 0.8 < np.abs(value).max() / their_max < 1.25, (name, key)
+            if value.size >= 30:  # tens to hundreds of draws: both maxima near the bound
+                assert 0.8 < np.abs(value).max() / their_max < 1.25, (name, key)
+            else:  # diabetes' 8 remainder weights, fanout_std_uniform with n = 1: U(+-1)
+                assert max(np.abs(value).max(), their_max) <= 1.0, (name, key)

@@ -115,9 +115,9 @@ def test_scaleless_and_hypernet_initializers_apply_unchanged():
     "method, shape, kwargs, bound, std",
     [
         ("xavier_uniform", (1, 218), {}, math.sqrt(6 / 219), None),
-        ("xavier_uniform", (5,), {}, math.sqrt(6 / 6), None),
+        ("xavier_uniform", (60,), {}, math.sqrt(6 / 61), None),  # a bias: (1, n) view
         ("kaiming_uniform", (2, 300), {}, 1 / math.sqrt(300), None),
-        ("kaiming_uniform", (4, 9), {"fan_in": 4}, 1 / math.sqrt(4), None),
+        ("kaiming_uniform", (4, 90), {"fan_in": 4}, 1 / math.sqrt(4), None),
         ("fanout_std_uniform", (3, 500), {"units": 25}, 1 / 5, None),
         ("xavier_normal", (2, 4000), {}, None, math.sqrt(2 / 4002)),
     ],
