@@ -25,13 +25,12 @@ Ratio = keras_rpn / Keras (target <= 1.5):
 | pair | TensorFlow | PyTorch (eager) | JAX |
 |---|---|---|---|
 | GridHead + RPNLayer / Conv2D + Dense | 1.48 (14.3 / 9.6 ms) | 1.36 (1194 / 879 ms) | 1.00 (20.0 / 20.0 ms) |
-| BilinearHead / MultiHeadAttention(num_heads=1) | 0.78 (5.6 / 7.2 ms) | 0.87 (1033 / 1192 ms) | 2.12 (34.6 / 16.3 ms) |
+| BilinearHead / MultiHeadAttention(num_heads=1) | 0.74 (22.9 / 31.0 ms) | 0.70 (261 / 371 ms) | 1.38 (23.9 / 17.3 ms) |
 | ChainHead / SimpleRNN | 0.94 (37.5 / 39.9 ms) | 0.14 (307 / 2275 ms) | 0.56 (2.2 / 4.0 ms) |
 
-The bilinear head misses the target on JAX (not on TensorFlow or PyTorch). A likely
-cause, not yet measured apart: its scores come from the parameterised bilinear
-interdependence as `u (u psi(w)^T)^T`, back up to the `m`-wide `u psi(w)^T` before the
-`N x N` product, where MultiHeadAttention forms `(x W_q)(x W_k)^T` at width `r`. tinyBIG's
+The bilinear row was re-measured (same protocol, the bilinear pair alone) after the
+low-rank scores were computed as `(x W_q)(x W_k)^T` at width `r`; before, through the
+interdependence's `m`-wide `u psi(w)^T`, JAX took 2.12x MultiHeadAttention. tinyBIG's
 equivalents are not timed here: its bilinear head crashes, and its grid and chain heads
 mix across the batch rows, so they compute something else on these shapes.
 """

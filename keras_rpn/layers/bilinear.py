@@ -92,8 +92,15 @@ class BilinearHead(InterdependentHead):
 
     def scores(self, x):
         """`S`, shape `(batch, queries, keys)`, before masking."""
-        a = self.interdependence.matrix(x)  # A[i, j] = x_i W x_j^T
-        return ops.swapaxes(a, -1, -2) * self.score_scale
+        if self.rank is None:
+            a = self.interdependence.matrix(x)  # A[i, j] = x_i W x_j^T
+            return ops.swapaxes(a, -1, -2) * self.score_scale
+        # Low rank W = W_k W_q^T (the lorr factors A B): S = (x W_q)(x W_k)^T at width r,
+        # never the m-wide x W.
+        keys, queries = self.interdependence.reconciliation.factors(self.interdependence.kernel)
+        keys = ops.matmul(x, ops.cast(keys[0], x.dtype))
+        queries = ops.matmul(x, ops.transpose(ops.cast(queries[0], x.dtype)))
+        return ops.einsum("bjr,bir->bji", queries, keys) * self.score_scale
 
     def score_mask(self, x, context=None, mask=None):
         """Boolean `(batch or 1, queries, keys)` of allowed pairs, or `None`."""
