@@ -13,6 +13,7 @@ What is split (`k` is the size of the model axis):
   `psi(w_c) = reshape(w_c, (n, D))` is row-major, so `k` contiguous blocks of the flat
   row are `k` blocks of `n / k` output rows: axis 1 is split when `k` divides `n`
   (likewise for the masking reconciliation, whose `(n, D)` mask is split by rows).
+  (Reconciliations declare this as `kernel_layout = "row_major"`.)
   Structured reconciliations (low-rank `[A | B]`, Kronecker factors, ...) store
   several factors in one flat row; contiguous blocks of it cut across the factors, so
   every device would gather the whole row anyway. Their kernels are small by design
@@ -22,8 +23,9 @@ What is split (`k` is the size of the model axis):
 * head `bias`, shape `(n,)`: split when `k` divides `n`;
 * remainder weights (linear remainder `kernel` `(m, n)`, `bias` `(n,)`): split along
   their output (last) axis when `k` divides `n`;
-* parameterized concatenation fusion `kernel` `(K n, units)`: split along axis 1 when
-  `k` divides `units`;
+* fusion weights along the axis the fusion names (`Fusion.model_parallel_axis`: the
+  parameterized concatenation's `kernel` `(K n, units)` along axis 1) when `k`
+  divides it;
 * everything else (fusion mixing weights, constants of expansions and
   reconciliations, layers that are not keras_rpn's): replicated.
 
@@ -141,20 +143,12 @@ def variable_layouts(model, layouts):
     return result
 
 
-def _row_major_reconciliations(reconciliations):
-    """Reconciliations with `psi(w) = reshape(w, (n, D))` (times a constant mask)."""
-    names = ("IdentityReconciliation", "MaskingReconciliation")
-    return tuple(getattr(reconciliations, name) for name in names if hasattr(reconciliations, name))
-
-
 def _divides(size, n):
     return n is not None and int(n) % size == 0
 
 
 def _model_entries(model, axis, size):
     """`{path: (key pattern, axes)}` for the keras_rpn weights of `model`."""
-    from keras_rpn import fusions
-    from keras_rpn import reconciliations
     from keras_rpn.layers import RPNHead
     from keras_rpn.layers import RPNLayer
 
@@ -185,12 +179,9 @@ def _model_entries(model, axis, size):
     def fusion_weights(owner, fusion):
         for variable in fusion.weights:
             axes = [None] * len(variable.shape)
-            if (
-                isinstance(fusion, fusions.ParameterizedConcatenationFusion)
-                and len(variable.shape) == 2
-                and _divides(size, variable.shape[1])
-            ):
-                axes[1] = axis
+            split = fusion.model_parallel_axis(variable)
+            if split is not None and _divides(size, variable.shape[split]):
+                axes[split] = axis
             add(owner, variable, axes, component=fusion)
 
     for layer in model._flatten_layers(include_self=True, recursive=True):
@@ -201,7 +192,7 @@ def _model_entries(model, axis, size):
             continue
         n = layer.units
         reconciliation = layer.reconciliation
-        row_major = type(reconciliation) in _row_major_reconciliations(reconciliations)
+        row_major = reconciliation.kernel_layout == "row_major"
         if layer.kernel is not None:
             axes = [None, None]
             if row_major and _divides(size, n):

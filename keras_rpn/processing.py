@@ -42,6 +42,16 @@ def layer(argument, spec, dtype=None):
     )
 
 
+# Processing layers that act on every column separately (at inference).
+_ELEMENTWISE = (keras.layers.Activation, keras.layers.Dropout)
+
+
+def mixes_columns(layer):
+    """Whether a processing layer may mix the columns of its input (a normalisation
+    does; an activation or dropout does not)."""
+    return not isinstance(layer, _ELEMENTWISE)
+
+
 def layers(argument, specs, dtype=None):
     """A list of layers from `None`, one processing step or a list of them."""
     if specs is None:

@@ -653,7 +653,9 @@ def test_project_equals_call_times_basis(name, kwargs, rng):
 
 
 class _StructuredProject(expansions.IdentityExpansion):
-    def project(self, x, basis, training=None):
+    structured_projection = True
+
+    def structured_project(self, x, basis, training=None):
         raise AssertionError("structured project called")
 
 

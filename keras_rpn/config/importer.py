@@ -5,6 +5,7 @@ import copy
 import keras
 
 from keras_rpn import initializers
+from keras_rpn import remainders
 from keras_rpn.config.functions import _expansion
 from keras_rpn.config.functions import _fusion
 from keras_rpn.config.functions import _interdependence
@@ -139,8 +140,8 @@ def _head(config, m, n, where, init_method="xavier_uniform"):
     output_steps = _pop_processing(params, "output_process", where)
     _reject(params, where)
     if input_steps:
-        remainder = head.get("remainder", {"class_name": "zero"})
-        if _short(remainder["class_name"]) not in ("zero", "zero_remainder"):
+        remainder = remainders.get(copy.deepcopy(head.get("remainder", "zero")))
+        if not remainder.is_zero:
             raise NotImplementedError(
                 f"{where}: input process functions with a non-zero remainder (tinyBIG "
                 "feeds the processed input to the remainder too) are not supported."

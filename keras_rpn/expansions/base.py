@@ -1,6 +1,5 @@
 """The expansion protocol: kappa maps R^m to R^D."""
 
-import functools
 import inspect
 
 import keras
@@ -18,15 +17,37 @@ class Expansion(keras.layers.Layer):
 
     A subclass implements `output_dim(input_dim)` (tinyBIG's `D(m)`) and
     `expand(x)`, the formula itself, written with `keras.ops` for inputs of shape
-    `(..., m)`. It may also implement `project(x, basis, training=None)`, the product
-    `kappa(x) @ basis^T` computed without building the D-wide expansion, which
-    factorised reconciliations use; the default builds it. An `expand` that needs the
-    training flag (composite expansions) may declare a `training=None` argument.
+    `(..., m)`. An `expand` that needs the training flag (composite expansions) may
+    declare a `training=None` argument.
+
+    Structured projection (the contract factorised reconciliations rely on):
+    `project(x, basis)` is `kappa(x) @ basis^T` for a `(R, D)` basis. By default it
+    builds the D-wide expansion and multiplies. A subclass that can compute the
+    product without building it (Taylor's per-degree contractions) sets the class
+    attribute `structured_projection = True` and implements the hook
+    `structured_project(x, basis, training=None)` on the raw input `x`; it does not
+    override `project`. `project` calls the hook only when no pre/postprocessing
+    layer wraps the expansion (`has_structured_projection`); reconciliations read
+    that property to choose between projecting `x` onto their factor rows and
+    reshaping the materialised `kappa(x)`.
 
     Subclasses whose formula overflows or loses too much in 16-bit floats set the
     class attribute `float32_compute = True`: `call` then computes in float32 and
     casts back to the input dtype, saturating values beyond the float16 range at
     its largest finite value.
+
+    Capabilities other modules read instead of switching on the class
+    (`keras_rpn.interpret`, the KAN tools):
+
+    * `column_layout` (class attribute or property): how the `D = K m` output
+      columns split into per-feature columns when each column depends on one input
+      feature only: `"feature_major"` (feature `j`'s `K` columns are `j K + k`, as for
+      B-splines, recurrences and RBFs), `"block_major"` (`k m + j`, as for
+      `BlockExpansion`s) or `None` (some column mixes features, e.g. Taylor of
+      degree > 1). An expansion whose layout is neither overrides `feature_columns`.
+    * `feature_columns(m)`: the `(m, K)` indices of those columns, or `None`.
+    * `input_range`: the input range the expansion is designed for (a B-spline's
+      grid, the RBF centres' range), or `None`.
 
     Every expansion takes optional `preprocessing` and `postprocessing` layers (for
     example LayerNormalization after a Taylor expansion, as tinyBIG's MNIST models
@@ -61,11 +82,19 @@ class Expansion(keras.layers.Layer):
     #: (see `keras_rpn.expansions.GridExpansion`).
     has_grid = False
 
+    #: How the output columns split per input feature: "feature_major",
+    #: "block_major" or None (columns mix features). See `feature_columns`.
+    column_layout = None
+
+    #: The input range the expansion is designed for, `(low, high)`, or None.
+    input_range = None
+
+    #: Whether the class implements `structured_project` (see the class docstring).
+    structured_projection = False
+
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         cls._expand_has_training_arg = "training" in inspect.signature(cls.expand).parameters
-        if "project" in cls.__dict__:
-            cls.project = _materialise_when_processed(cls.__dict__["project"])
 
     def __init__(self, preprocessing=None, postprocessing=None, **kwargs):
         super().__init__(**kwargs)
@@ -95,6 +124,39 @@ class Expansion(keras.layers.Layer):
         """
         raise NotImplementedError(
             f"{type(self).__name__} has no closed-form symbolic columns."
+
+    @property
+    def column_mixing_layers(self):
+        """The pre/postprocessing layers that mix features (e.g. normalisations)."""
+        return [
+            layer
+            for layer in (*self.preprocessing, *self.postprocessing)
+            if processing.mixes_columns(layer)
+        ]
+
+    def feature_columns(self, input_dim):
+        """The columns of `kappa(x)` that depend on each input feature alone.
+
+        Args:
+            input_dim: the input width `m`.
+
+        Returns:
+            An int64 array of shape `(m, K)` (row `j` lists the `K` columns that
+            depend on `x_j` alone, in the expansion's order), or `None` when some
+            column depends on several features (`column_layout` is `None`, or a
+            processing layer mixes the columns).
+        """
+        if self.column_layout is None or self.column_mixing_layers:
+            return None
+        m = int(input_dim)
+        k = self.output_dim(m) // m
+        if self.column_layout == "feature_major":
+            return np.arange(m, dtype="int64")[:, None] * k + np.arange(k)[None, :]
+        if self.column_layout == "block_major":
+            return np.arange(k, dtype="int64")[None, :] * m + np.arange(m)[:, None]
+        raise ValueError(
+            f"{type(self).__name__}.column_layout must be 'feature_major', "
+            f"'block_major' or None. Received: {self.column_layout!r}"
         )
 
     def output_dim(self, input_dim):
@@ -105,9 +167,28 @@ class Expansion(keras.layers.Layer):
         """The expansion of `x` (shape `(..., m)`) to shape `(..., D)`."""
         raise NotImplementedError
 
+    @property
+    def has_structured_projection(self):
+        """Whether `project` avoids building the D-wide expansion: the class has a
+        structured projection and no processing forces the materialised product."""
+        return self.structured_projection and not self.has_processing
+
     def project(self, x, basis, training=None):
-        """`call(x) @ basis^T` for `basis` of shape `(R, D)`; returns `(..., R)`."""
+        """`call(x) @ basis^T` for `basis` of shape `(R, D)`; returns `(..., R)`.
+
+        Subclasses implement `structured_project` rather than overriding this.
+        """
+        if self.has_structured_projection:
+            return self.structured_project(x, basis, training=training)
         return ops.matmul(self.call(x, training=training), ops.transpose(basis))
+
+    def structured_project(self, x, basis, training=None):
+        """Hook: `kappa(x) @ basis^T` without building `kappa(x)`, for classes with
+        `structured_projection = True`; `x` is the raw input (no processing)."""
+        raise NotImplementedError(
+            f"{type(self).__name__} sets structured_projection = True but does not "
+            "implement structured_project."
+        )
 
     def build(self, input_shape):
         shape = tuple(input_shape)
@@ -151,18 +232,6 @@ class Expansion(keras.layers.Layer):
         return config
 
 
-def _materialise_when_processed(project):
-    """Wraps a subclass' structured `project` to use the base one under processing."""
-
-    @functools.wraps(project)
-    def wrapper(self, x, basis, training=None):
-        if self.has_processing:
-            return Expansion.project(self, x, basis, training=training)
-        return project(self, x, basis, training=training)
-
-    return wrapper
-
-
 def _build_processing(expansion, argument, layer, shape):
     if not layer.built:
         layer.build(shape)
@@ -199,6 +268,7 @@ class BlockExpansion(Expansion):
     """
 
     num_blocks = 1
+    column_layout = "block_major"
 
     def blocks(self, x):
         raise NotImplementedError

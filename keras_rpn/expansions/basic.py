@@ -29,6 +29,7 @@ class IdentityExpansion(Expansion):
     """
 
     is_identity = True
+    column_layout = "feature_major"
 
     def output_dim(self, input_dim):
         return input_dim
@@ -62,6 +63,8 @@ class ReciprocalExpansion(Expansion):
     >>> keras_rpn.expansions.ReciprocalExpansion()(np.array([[2.0, 0.0]]))
     array([[5.e-01, 1.e+06]])
     """
+
+    column_layout = "feature_major"
 
     float32_compute = True
     epsilon = 1e-6
@@ -123,6 +126,11 @@ class LinearExpansion(Expansion):
     >>> keras_rpn.expansions.LinearExpansion(c=2.0)(np.array([[1.0, -1.0]]))
     array([[ 2., -2.]])
     """
+
+    @property
+    def column_layout(self):
+        # A matrix mixes features (post_C) or rows (pre_C); a scalar does not.
+        return "feature_major" if self.pre_C is None and self.post_C is None else None
 
     def __init__(self, c=None, pre_C=None, post_C=None, **kwargs):
         super().__init__(**kwargs)

@@ -45,6 +45,12 @@ class BSplineExpansion(GridExpansion):
     (2, 32)
     """
 
+    column_layout = "feature_major"
+
+    @property
+    def input_range(self):
+        return tuple(float(v) for v in self.grid_range)
+
     float32_compute = True
 
     def __init__(self, grid_range=(-1.0, 1.0), t=5, d=3, **kwargs):

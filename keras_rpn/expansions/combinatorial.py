@@ -29,6 +29,11 @@ def num_combinations(m, r, with_replacement):
 
 
 class _CombinatorialBase(Expansion):
+    @property
+    def column_layout(self):
+        # Degree 1: each column is one feature; higher degrees mix features.
+        return "feature_major" if self.d == 1 else None
+
     def __init__(self, d, with_replacement=False, **kwargs):
         super().__init__(**kwargs)
         self.d = validation.positive_int("d", d)

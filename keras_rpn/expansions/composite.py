@@ -1,6 +1,7 @@
 """Composite expansions: composition (nested) and concatenation (extended)."""
 
 import keras
+import numpy as np
 from keras import ops
 
 from keras_rpn.expansions.base import Expansion
@@ -54,6 +55,12 @@ class CompositeExpansion(Expansion):
             _child(spec, self.dtype_policy) for spec in composition_functions
         ]
 
+    @property
+    def input_range(self):
+        """The first child's `input_range` that is not `None`."""
+        ranges = (child.input_range for child in self.composition_functions)
+        return next((r for r in ranges if r is not None), None)
+
     def get_config(self):
         return {
             **super().get_config(),
@@ -103,7 +110,9 @@ class NestedExpansion(CompositeExpansion):
             x = child(x, training=training)
         return x
 
-    def project(self, x, basis, training=None):
+    structured_projection = True
+
+    def structured_project(self, x, basis, training=None):
         for child in self.composition_functions[:-1]:
             x = child(x, training=training)
         return self.composition_functions[-1].project(x, basis, training=training)
@@ -142,11 +151,31 @@ class ExtendedExpansion(CompositeExpansion):
                 child.build(tuple(input_shape))
         super().build(input_shape)
 
+    @property
+    def column_mixing_layers(self):
+        own = super().column_mixing_layers
+        return own + [layer for c in self.composition_functions for layer in c.column_mixing_layers]
+
+    def feature_columns(self, input_dim):
+        """The children's per-feature columns, side by side (offset by their widths)."""
+        if self.column_mixing_layers:
+            return None
+        blocks, offset = [], 0
+        for child in self.composition_functions:
+            columns = child.feature_columns(input_dim)
+            if columns is None:
+                return None
+            blocks.append(columns + offset)
+            offset += child.output_dim(input_dim)
+        return np.concatenate(blocks, axis=1)
+
     def expand(self, x, training=None):
         parts = [child(x, training=training) for child in self.composition_functions]
         return parts[0] if len(parts) == 1 else ops.concatenate(parts, axis=-1)
 
-    def project(self, x, basis, training=None):
+    structured_projection = True
+
+    def structured_project(self, x, basis, training=None):
         m = x.shape[-1]
         out, offset = None, 0
         for child in self.composition_functions:

@@ -22,6 +22,8 @@ class RecurrenceExpansion(Expansion):
             keyword arguments, such as `name` and `dtype`.
     """
 
+    column_layout = "feature_major"
+
     float32_compute = True
 
     def __init__(self, d=2, **kwargs):

@@ -75,6 +75,11 @@ class TaylorExpansion(Expansion):
     array([[1., 2., 1., 2., 2., 4.]])
     """
 
+    @property
+    def column_layout(self):
+        # Degree 1: each column is one feature; higher degrees mix features.
+        return "feature_major" if self.d == 1 else None
+
     float32_compute = True
 
     def __init__(self, d=2, **kwargs):
@@ -87,7 +92,9 @@ class TaylorExpansion(Expansion):
     def expand(self, x):
         return tensor_powers(x, self.d)
 
-    def project(self, x, basis, training=None):
+    structured_projection = True
+
+    def structured_project(self, x, basis, training=None):
         return tensor_powers_project(x, basis, self.d)
 
     def symbolic_columns(self, symbols):

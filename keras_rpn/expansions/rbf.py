@@ -48,6 +48,12 @@ class RBFExpansion(GridExpansion):
             keyword arguments, such as `name` and `dtype`.
     """
 
+    column_layout = "feature_major"
+
+    @property
+    def input_range(self):
+        return tuple(float(v) for v in self.base_range)
+
     float32_compute = True
 
     def __init__(self, base_range=(-1.0, 1.0), num_interval=10, epsilon=1.0, base=None, **kwargs):

@@ -42,6 +42,11 @@ class WaveletExpansion(Expansion):
             keyword arguments, such as `name` and `dtype`.
     """
 
+    @property
+    def column_layout(self):
+        # One wavelet level per feature is separable; d > 1 mixes features.
+        return "feature_major" if self.d == 1 else None
+
     float32_compute = True
 
     def __init__(self, a=1.0, b=1.0, d=1, s=1, t=1, **kwargs):
@@ -73,7 +78,9 @@ class WaveletExpansion(Expansion):
     def expand(self, x):
         return tensor_powers(self.wavelet_features(x), self.d)
 
-    def project(self, x, basis, training=None):
+    structured_projection = True
+
+    def structured_project(self, x, basis, training=None):
         v = self.wavelet_features(x)
         dtype = basis.dtype
         return tensor_powers_project(ops.cast(v, dtype), basis, self.d)

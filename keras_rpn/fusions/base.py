@@ -12,7 +12,17 @@ class Fusion(keras.layers.Layer):
     `(..., K, n)`; the output has shape `(..., output_dim(K, n))`. A fusion with
     parameters makes them in `build`, given that stacked shape.
 
-    A subclass implements `output_dim(num_inputs, input_dim)` and `fuse(stacked)`.
+    A subclass implements `output_dim(num_inputs, input_dim)` and `fuse(stacked)`,
+    and declares its capabilities, which other modules read instead of switching on
+    the class:
+
+    * `is_linear` (class attribute): whether `fuse` is linear in the stacked inputs
+      (no offset), so that it commutes with sums (`keras_rpn.interpret` splits heads
+      into per-feature terms through it);
+    * `model_parallel_axis(variable)`: the axis of one of its weights that may be
+      split across the devices of a model-parallel mesh (its output axis), or `None`
+      (replicated); `keras_rpn.distribution.layout_map` splits it when the mesh's
+      model axis divides it.
 
     Args:
         **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
@@ -20,6 +30,13 @@ class Fusion(keras.layers.Layer):
 
     #: False for fusions with parameters: they still act when K = 1.
     identity_for_one_input = True
+
+    #: Whether `fuse` is linear in the stacked inputs (mean, sums, concatenations).
+    is_linear = False
+
+    def model_parallel_axis(self, variable):
+        """The axis of `variable` (one of this fusion's weights) to split, or `None`."""
+        return None
 
     def output_dim(self, num_inputs, input_dim):
         return input_dim

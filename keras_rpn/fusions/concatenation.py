@@ -27,6 +27,8 @@ class ConcatenationFusion(Fusion):
     (2, 12)
     """
 
+    is_linear = True
+
     def output_dim(self, num_inputs, input_dim):
         if num_inputs is None or input_dim is None:
             return None
@@ -93,6 +95,10 @@ class ParameterizedConcatenationFusion(ConcatenationFusion):
 
     def fuse(self, stacked):
         return ops.matmul(super().fuse(stacked), self.kernel)
+
+    def model_parallel_axis(self, variable):
+        # W is (K n, units): its output axis 1.
+        return 1 if len(variable.shape) == 2 else None
 
     def get_config(self):
         return {

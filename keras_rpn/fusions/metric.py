@@ -23,6 +23,8 @@ class MeanFusion(Fusion):
     array([[2., 4.]])
     """
 
+    is_linear = True
+
     def fuse(self, stacked):
         return ops.mean(stacked, axis=-2)
 
@@ -43,6 +45,8 @@ class SumFusion(Fusion):
     >>> keras_rpn.fusions.SumFusion()(np.array([[[1.0, 2.0], [3.0, 6.0]]]))
     array([[4., 8.]])
     """
+
+    is_linear = True
 
     def fuse(self, stacked):
         return ops.sum(stacked, axis=-2)

@@ -30,6 +30,8 @@ class WeightedSumFusion(Fusion):
     array([[4., 2.]])
     """
 
+    is_linear = True
+
     def __init__(self, weights, **kwargs):
         super().__init__(**kwargs)
         # `Layer.weights` is taken (the layer's variables), hence the name.
@@ -78,6 +80,8 @@ class ParameterizedWeightedSumFusion(Fusion):
     >>> fusion(np.ones((2, 3, 4))).shape
     (2, 4)
     """
+
+    is_linear = True
 
     identity_for_one_input = False
 

@@ -35,11 +35,26 @@ class Reconciliation(keras.layers.Layer):
     * `contract(expansion, x, kernel, training=None)` (optional): `<kappa(x), psi(w_c)>` for every
       channel, shape `(batch, C, n)`, computed the cheapest way. The default builds
       `kappa(x)` and the `C` matrices and multiplies. Factorised functions use
-      `project_low_rank`, which asks the expansion for `kappa(x) @ basis^T`.
+      `project_low_rank`, which asks the expansion for `kappa(x) @ basis^T`
+      (`Expansion.project`), and read `expansion.has_structured_projection` to
+      choose between projecting and materialising.
+
+    Capability read by `keras_rpn.distribution.layout_map` (instead of switching on
+    the class):
+
+    * `kernel_layout` (class attribute): `"row_major"` when `psi(w_c)` is
+      `reshape(w_c, (n, D))` (times constant `(n, D)` weights such as a mask), so
+      contiguous blocks of a kernel row, and the rows of those constants, are blocks
+      of output rows that devices can hold apart; `"structured"` (the default) when
+      a row stores factors (low rank `[A | B]`, Kronecker factors, ...) that a split
+      would cut across: the kernel is then replicated or split by channel.
 
     Args:
         **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
     """
+
+    #: "row_major" (psi(w) = reshape(w, (n, D)), times constants) or "structured".
+    kernel_layout = "structured"
 
     #: How many parameter entries multiply together in one entry of psi(w).
     parameter_degree = 1
@@ -125,22 +140,6 @@ class Reconciliation(keras.layers.Layer):
 def num_channels(kernel):
     """`C` for a `(C, l)` kernel; 1 for `None` (a function without parameters)."""
     return 1 if kernel is None else int(kernel.shape[0])
-
-
-def has_structured_projection(expansion):
-    """Whether `expansion.project` avoids building the D-wide expansion.
-
-    True when the expansion's class defines its own `project` (Taylor's per-degree
-    contractions) and no pre/postprocessing forces the materialised product. This
-    is the static cost estimate factorised reconciliations use to choose between
-    projecting `x` onto their factor rows and reshaping the materialised `kappa(x)`.
-    """
-    from keras_rpn.expansions.base import Expansion
-
-    project = getattr(type(expansion), "project", None)
-    if project is None or project is Expansion.project:
-        return False
-    return not getattr(expansion, "has_processing", False)
 
 
 def project_low_rank(expansion, x, left, basis, training=None):

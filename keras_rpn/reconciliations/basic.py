@@ -6,7 +6,6 @@ from keras import ops
 
 from keras_rpn import validation
 from keras_rpn.reconciliations.base import Reconciliation
-from keras_rpn.reconciliations.base import has_structured_projection
 from keras_rpn.reconciliations.base import num_channels
 from keras_rpn.reconciliations.base import register
 
@@ -54,7 +53,7 @@ class ConstantReconciliation(Reconciliation):
         if self.c == 0.0:
             zeros = ops.zeros_like(x[:, :1])
             return _repeat_channels(ops.repeat(zeros, self.units, axis=1), channels)
-        if has_structured_projection(expansion):
+        if expansion.has_structured_projection:
             ones = ops.ones((1, self.input_dim), dtype=x.dtype)
             total = expansion.project(x, ones, training=training)
         else:
@@ -166,6 +165,8 @@ class IdentityReconciliation(Reconciliation):
     (2, 3)
     """
 
+    kernel_layout = "row_major"
+
     def num_params(self, units, input_dim):
         return units * input_dim
 
@@ -225,6 +226,8 @@ class MaskingReconciliation(Reconciliation):
     >>> head(np.zeros((2, 5))).shape
     (2, 3)
     """
+
+    kernel_layout = "row_major"
 
     def __init__(self, p=0.5, fixed_mask=True, seed=None, **kwargs):
         super().__init__(**kwargs)

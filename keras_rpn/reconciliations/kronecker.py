@@ -22,7 +22,6 @@ from keras import ops
 
 from keras_rpn import validation
 from keras_rpn.reconciliations.base import Reconciliation
-from keras_rpn.reconciliations.base import has_structured_projection
 from keras_rpn.reconciliations.base import project_low_rank
 from keras_rpn.reconciliations.base import register
 
@@ -138,7 +137,7 @@ class KroneckerReconciliation(Reconciliation):
         return kron_apply(k, *self.factors(kernel))
 
     def contract(self, expansion, x, kernel, training=None):
-        if has_structured_projection(expansion):
+        if expansion.has_structured_projection:
             (ua, va), (ub, vb) = self.low_rank_factors(kernel)
             if ua.shape[-1] * ub.shape[-1] < self.units:
                 return project_low_rank(

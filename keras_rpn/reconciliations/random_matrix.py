@@ -8,7 +8,6 @@ from keras import ops
 
 from keras_rpn import validation
 from keras_rpn.reconciliations.base import Reconciliation
-from keras_rpn.reconciliations.base import has_structured_projection
 from keras_rpn.reconciliations.base import project_low_rank
 from keras_rpn.reconciliations.base import register
 
@@ -192,7 +191,7 @@ class RandomMatrixHypernetReconciliation(Reconciliation):
         return ops.reshape(w, (-1, self.units, self.input_dim))
 
     def contract(self, expansion, x, kernel, training=None):
-        if not has_structured_projection(expansion):
+        if not expansion.has_structured_projection:
             return super().contract(expansion, x, kernel, training=training)
         z = self.mixing(kernel)
         basis = ops.reshape(

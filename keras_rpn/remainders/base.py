@@ -13,6 +13,10 @@ class Remainder(keras.layers.Layer):
     The head adds `pi(x)` to the fused channel outputs. `units` (n) is normally
     left as `None` and filled in by the head that owns the remainder.
 
+    A subclass implements `remainder(x)` (`pi(x)` before the activation) and, when
+    that is a sum of per-feature terms, `additive_terms(x)`, which
+    `keras_rpn.interpret` reads to split a head into univariate functions.
+
     Args:
         units: output width `n`; set by the head when `None`.
         activation: activation applied last, `sigma` in `pi(x) = sigma(...)`
@@ -48,6 +52,19 @@ class Remainder(keras.layers.Layer):
 
     def symbolic_remainder(self, symbols, activation):
         raise NotImplementedError(f"{type(self).__name__} has no closed-form symbolic form.")
+
+    def additive_terms(self, x):
+        """`remainder(x)` split per input feature, in numpy, or `None`.
+
+        Args:
+            x: a numpy array of shape `(N, m)`; the remainder is built.
+
+        Returns:
+            `(terms, offset)` with `terms` of shape `(N, m, n)` and `offset` of shape
+            `(n,)` such that `remainder(x) = terms.sum(1) + offset` (before the
+            activation), or `None` when the remainder is not such a sum.
+        """
+        return None
 
     def call(self, inputs):
         return self.activation(self.remainder(inputs))

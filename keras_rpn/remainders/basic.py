@@ -29,6 +29,9 @@ class ZeroRemainder(Remainder):
     (2, 3)
     """
 
+    def additive_terms(self, x):
+        return np.zeros(x.shape + (self.units,)), np.zeros(self.units)
+
     is_zero = True
 
     def symbolic_remainder(self, symbols, activation):
@@ -61,6 +64,9 @@ class ConstantRemainder(Remainder):
     >>> head(np.zeros((1, 5)))
     array([[0.5, 0.5]])
     """
+
+    def additive_terms(self, x):
+        return np.zeros(x.shape + (self.units,)), np.full(self.units, self.c)
 
     def __init__(self, c=1.0, units=None, activation=None, **kwargs):
         super().__init__(units=units, activation=activation, **kwargs)
@@ -122,6 +128,12 @@ class IdentityRemainder(Remainder):
     (2, 4)
     """
 
+    def additive_terms(self, x):
+        terms = np.zeros(x.shape + (self.units,))
+        idx = np.arange(x.shape[1])
+        terms[:, idx, idx] = x
+        return terms, np.zeros(self.units)
+
     def build(self, input_shape):
         m = validation.input_dim(self, input_shape)
         if self.units is not None and m != self.units:
@@ -170,6 +182,15 @@ class LinearRemainder(Remainder):
     >>> head(np.zeros((2, 5))).shape
     (2, 3)
     """
+
+    def additive_terms(self, x):
+        kernel = np.asarray(ops.convert_to_numpy(self.kernel), dtype="float64")  # (m, n)
+        bias = np.zeros(self.units)
+        if self.bias is not None:
+            bias = np.asarray(ops.convert_to_numpy(self.bias), dtype="float64")
+        phi = self.input_activation(ops.convert_to_tensor(x, dtype=self.compute_dtype))
+        phi = np.asarray(ops.convert_to_numpy(phi), dtype="float64")
+        return phi[:, :, None] * kernel[None, :, :], bias
 
     def __init__(
         self,
