@@ -188,7 +188,7 @@ class LinearRemainder(Remainder):
         bias = np.zeros(self.units)
         if self.bias is not None:
             bias = np.asarray(ops.convert_to_numpy(self.bias), dtype="float64")
-        phi = self.input_activation(ops.convert_to_tensor(x, dtype=self.compute_dtype))
+        phi = self.input_activation(ops.convert_to_tensor(x))
         phi = np.asarray(ops.convert_to_numpy(phi), dtype="float64")
         return phi[:, :, None] * kernel[None, :, :], bias
 
