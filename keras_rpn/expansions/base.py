@@ -124,6 +124,7 @@ class Expansion(keras.layers.Layer):
         """
         raise NotImplementedError(
             f"{type(self).__name__} has no closed-form symbolic columns."
+        )
 
     @property
     def column_mixing_layers(self):
