@@ -21,6 +21,7 @@ FAMILIES = [
     ("reconciliations", "Reconciliations (psi: R^l -> R^{n x D})", "l(n, D)", "_reconciliation"),
     ("remainders", "Remainders (pi: R^m -> R^n)", "", "_remainder"),
     ("fusions", "Fusions (channels and heads)", "l", "_fusion"),
+    ("interdependence", "Interdependence functions (xi_a: X A, xi_i: A^T Z)", "", "_interdependence"),
 ]
 _SKIPPED_ARGS = (
     "self",
