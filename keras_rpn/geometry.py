@@ -22,6 +22,8 @@ Conventions (tinyBIG's, `koala/geometry`):
 (9, (2, 2, 1))
 """
 
+import math
+
 import numpy as np
 
 from keras_rpn import validation
@@ -30,19 +32,45 @@ SHAPES = ("cuboid", "cylinder", "sphere")
 
 
 
+_SQ2, _SQ3, _SQ6 = math.sqrt(2), math.sqrt(3), math.sqrt(6)
+_TWO_THIRDS = 0.6667
+
+# Centre distances (cd_h, cd_w, cd_d) per packing strategy, as multiples of the patch
+# sizes (tinyBIG's tables; every distance is truncated to an integer >= 1).
+_CUBOID = {
+    "sparse_square": lambda h, w, d: (3 * h, 3 * w, 3 * d),
+    "complete_square": lambda h, w, d: (2 * h, 2 * w, 2 * d),
+    "dense_square": lambda h, w, d: (h, w, d),
+}
+_CYLINDER = {
+    "sparse_square": lambda r, d: (2 * r, 2 * r, 2 * d),
+    "complete_square": lambda r, d: (_SQ2 * r, _SQ2 * r, 2 * d),
+    "sparse_hexagonal": lambda r, d: (_SQ3 * r, 2 * r, 2 * d),
+    "complete_hexagonal": lambda r, d: (1.5 * r, _SQ3 * r, 2 * d),
+    "dense_hexagonal": lambda r, d: (0.5 * _SQ6 * r, _SQ2 * r, d),
+    "denser_hexagonal": lambda r, d: (0.5 * _SQ3 * r, r, d),
+}
+_SPHERE = {
+    "sparse_simple_cubic": lambda r: (2 * r,) * 3,
+    "complete_simple_cubic": lambda r: (_TWO_THIRDS * _SQ3 * r,) * 3,
+    "dense_simple_cubic": lambda r: (r,) * 3,
+    "sparse_face_centered_cubic": lambda r: (2 * r, _SQ3 * r, _TWO_THIRDS * _SQ6 * r),
+    "complete_face_centered_cubic": lambda r: (_SQ2 * r, _TWO_THIRDS * _SQ6 * r, 1.3333 * r),
+    "dense_face_centered_cubic": lambda r: (r,) * 3,
+    "sparse_hexagonal": lambda r: (2 * r, 2 * r, _SQ6 * r),
+    "complete_hexagonal": lambda r: (_TWO_THIRDS * _SQ3 * r, _TWO_THIRDS * _SQ3 * r, r),
+    "dense_hexagonal": lambda r: (r,) * 3,
+}
+
+
 def _packings(patch):
-    """Packing strategy -> centre distances `(cd_h, cd_w, cd_d)` before truncation.
-
-    tinyBIG's tables, kept once, with the geometric interdependences.
-    """
-    from keras_rpn.interdependence import geometric as tables
-
+    """Packing strategy -> centre distances `(cd_h, cd_w, cd_d)` before truncation."""
     if patch.shape == "cuboid":
-        table, sizes = tables._CUBOID, (patch.p_h, patch.p_w, patch.p_d)
+        table, sizes = _CUBOID, (patch.p_h, patch.p_w, patch.p_d)
     elif patch.shape == "cylinder":
-        table, sizes = tables._CYLINDER, (patch.p_r, patch.p_d)
+        table, sizes = _CYLINDER, (patch.p_r, patch.p_d)
     else:
-        table, sizes = tables._SPHERE, (patch.p_r,)
+        table, sizes = _SPHERE, (patch.p_r,)
     strategies = {name: (lambda f=f: f(*sizes)) for name, f in table.items()}
     strategies["densest_packing"] = lambda: (1, 1, 1)
     return strategies

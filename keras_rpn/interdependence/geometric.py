@@ -9,46 +9,14 @@ Inputs carry the grid on the instance axis: `(batch, h w d, C)` (cells in row-ma
 `(h, w, d)` order, channels last), or `(batch, h, w, C)` / `(batch, h, w, d, C)`.
 """
 
-import math
-
 import numpy as np
 from keras import ops
 
+from keras_rpn import geometry
 from keras_rpn import validation
 from keras_rpn.interdependence.base import Interdependence
 from keras_rpn.interdependence.base import register
 from keras_rpn.interdependence.topological import _MODES
-
-_SQ2, _SQ3, _SQ6 = math.sqrt(2), math.sqrt(3), math.sqrt(6)
-_TWO_THIRDS = 0.6667
-
-# Centre distances (cd_h, cd_w, cd_d) per packing strategy, as multiples of the patch
-# sizes (tinyBIG's tables; every distance is truncated to an integer >= 1).
-_CUBOID = {
-    "sparse_square": lambda h, w, d: (3 * h, 3 * w, 3 * d),
-    "complete_square": lambda h, w, d: (2 * h, 2 * w, 2 * d),
-    "dense_square": lambda h, w, d: (h, w, d),
-}
-_CYLINDER = {
-    "sparse_square": lambda r, d: (2 * r, 2 * r, 2 * d),
-    "complete_square": lambda r, d: (_SQ2 * r, _SQ2 * r, 2 * d),
-    "sparse_hexagonal": lambda r, d: (_SQ3 * r, 2 * r, 2 * d),
-    "complete_hexagonal": lambda r, d: (1.5 * r, _SQ3 * r, 2 * d),
-    "dense_hexagonal": lambda r, d: (0.5 * _SQ6 * r, _SQ2 * r, d),
-    "denser_hexagonal": lambda r, d: (0.5 * _SQ3 * r, r, d),
-}
-_SPHERE = {
-    "sparse_simple_cubic": lambda r: (2 * r,) * 3,
-    "complete_simple_cubic": lambda r: (_TWO_THIRDS * _SQ3 * r,) * 3,
-    "dense_simple_cubic": lambda r: (r,) * 3,
-    "sparse_face_centered_cubic": lambda r: (2 * r, _SQ3 * r, _TWO_THIRDS * _SQ6 * r),
-    "complete_face_centered_cubic": lambda r: (_SQ2 * r, _TWO_THIRDS * _SQ6 * r, 1.3333 * r),
-    "dense_face_centered_cubic": lambda r: (r,) * 3,
-    "sparse_hexagonal": lambda r: (2 * r, 2 * r, _SQ6 * r),
-    "complete_hexagonal": lambda r: (_TWO_THIRDS * _SQ3 * r, _TWO_THIRDS * _SQ3 * r, r),
-    "dense_hexagonal": lambda r: (r,) * 3,
-}
-
 
 class GeometricInterdependence(Interdependence):
     """Base of patch-based geometric interdependences (convolution machinery).
@@ -109,7 +77,7 @@ class GeometricInterdependence(Interdependence):
         self.cd_h = validation.positive_int("cd_h", cd_h, allow_none=True)
         self.cd_w = validation.positive_int("cd_w", cd_w, allow_none=True)
         self.cd_d = validation.positive_int("cd_d", cd_d, allow_none=True)
-        strategies = ("densest_packing",) + tuple(self.strategies())
+        strategies = self.patch().packing_strategies()
         if packing_strategy not in strategies:
             raise ValueError(
                 f"`packing_strategy` must be one of {', '.join(strategies)} for "
@@ -130,21 +98,16 @@ class GeometricInterdependence(Interdependence):
             )
         self.normalization_mode = normalization_mode
 
-    def strategies(self):
+    def patch(self):
+        """The `keras_rpn.geometry.Patch` of the function."""
         raise NotImplementedError
 
     def offsets(self):
-        raise NotImplementedError
-
-    def packing(self, strategy):
-        raise NotImplementedError
+        return self.patch().offsets
 
     def strides(self):
         """`(cd_h, cd_w, cd_d)`: the given ones, the packing strategy's for the others."""
-        if self.packing_strategy == "densest_packing":
-            packed = (1, 1, 1)
-        else:
-            packed = tuple(max(int(c), 1) for c in self.packing(self.packing_strategy))
+        packed = self.patch().strides(self.packing_strategy)
         given = (self.cd_h, self.cd_w, self.cd_d)
         return tuple(p if g is None else g for g, p in zip(given, packed))
 
@@ -195,15 +158,9 @@ class GeometricInterdependence(Interdependence):
         self.grid_ = self.grid(shape)
         h, w, d, _ = self.grid_
         strides = self.strides()
-        centres = np.stack(
-            np.meshgrid(*(np.arange(0, n, s) for n, s in zip((h, w, d), strides)), indexing="ij"),
-            axis=-1,
-        )
-        self.packed_shape = centres.shape[:3]
-        cells = centres.reshape(-1, 1, 3) + self.offsets()[None]  # (P, k, 3)
-        inside = np.all((cells >= 0) & (cells < np.array([h, w, d])), axis=-1)
-        flat = cells[..., 0] * w * d + cells[..., 1] * d + cells[..., 2]
-        self.index = np.where(inside, flat, h * w * d).astype("int32")  # h*w*d: the zero row
+        self.packed_shape = geometry.output_grid((h, w, d), strides)
+        # index[p, q]: the cell of offset q of patch p; h*w*d (the zero row) outside.
+        self.index, inside = geometry.patch_table((h, w, d), self.patch(), strides)
         self.weights_table = None
         if self.normalization:
             self.weights_table = self.normalized_weights(inside, h * w * d)
@@ -317,10 +274,6 @@ class GeometricInterdependence(Interdependence):
         }
 
 
-def _offsets(points):
-    return np.array(points, dtype="int64").reshape(-1, 3)
-
-
 class _FixedMode:
     """Mixin of the tinyBIG subclasses that fix `interdependence_matrix_mode`."""
 
@@ -368,20 +321,10 @@ class CuboidPatchInterdependence(GeometricInterdependence):
         self.p_d_prime = self.p_d if p_d_prime is None else validation.non_negative_int("p_d_prime", p_d_prime)
         super().__init__(**kwargs)
 
-    def strategies(self):
-        return _CUBOID
-
-    def packing(self, strategy):
-        return _CUBOID[strategy](self.p_h, self.p_w, self.p_d)
-
-    def offsets(self):
-        return _offsets(
-            [
-                (i, j, k)
-                for i in range(-self.p_h, self.p_h_prime + 1)
-                for j in range(-self.p_w, self.p_w_prime + 1)
-                for k in range(-self.p_d, self.p_d_prime + 1)
-            ]
+    def patch(self):
+        return geometry.Patch(
+            "cuboid",
+            **{key: getattr(self, key) for key in ("p_h", "p_w", "p_d", "p_h_prime", "p_w_prime", "p_d_prime")},
         )
 
     def get_config(self):
@@ -419,23 +362,8 @@ class CylinderPatchInterdependence(GeometricInterdependence):
         self.p_d_prime = self.p_d if p_d_prime is None else validation.non_negative_int("p_d_prime", p_d_prime)
         super().__init__(**kwargs)
 
-    def strategies(self):
-        return _CYLINDER
-
-    def packing(self, strategy):
-        return _CYLINDER[strategy](self.p_r, self.p_d)
-
-    def offsets(self):
-        r = self.p_r
-        return _offsets(
-            [
-                (i, j, k)
-                for i in range(-r, r + 1)
-                for j in range(-r, r + 1)
-                if i * i + j * j <= r * r
-                for k in range(-self.p_d, self.p_d_prime + 1)
-            ]
-        )
+    def patch(self):
+        return geometry.Patch("cylinder", p_r=self.p_r, p_d=self.p_d, p_d_prime=self.p_d_prime)
 
     def get_config(self):
         return {**super().get_config(), "p_r": self.p_r, "p_d": self.p_d, "p_d_prime": self.p_d_prime}
@@ -464,23 +392,8 @@ class SpherePatchInterdependence(GeometricInterdependence):
         self.p_r = validation.non_negative_int("p_r", p_r if r is None else r)
         super().__init__(**kwargs)
 
-    def strategies(self):
-        return _SPHERE
-
-    def packing(self, strategy):
-        return _SPHERE[strategy](self.p_r)
-
-    def offsets(self):
-        r = self.p_r
-        return _offsets(
-            [
-                (i, j, k)
-                for i in range(-r, r + 1)
-                for j in range(-r, r + 1)
-                for k in range(-r, r + 1)
-                if i * i + j * j + k * k <= r * r
-            ]
-        )
+    def patch(self):
+        return geometry.Patch("sphere", p_r=self.p_r)
 
     def get_config(self):
         return {**super().get_config(), "p_r": self.p_r}
