@@ -757,3 +757,15 @@ def test_tinybig_interdependence_configs_import():
                     "data_transformation_configs": {"function_class": "tinybig.expansion.identity_expansion"},
                     "instance_interdependence_configs": {"function_class": "tinybig.interdependence.chain_interdependence",
                                                          "function_parameters": {"b": 4, "m": 5, "chain_length": 4}}}}]}}]}}})
+
+
+def test_sparse_op_with_skewed_degrees_uses_segment_sum():
+    hub = [(i, 0) for i in range(1, 40)] + [(i, i + 1) for i in range(1, 39)]  # node 0: in-degree 39
+    xi = interdependence.get("graph", links=hub)
+    z = RNG.normal(size=(2, 40, 3)).astype("float32")
+    y = numpy_of(xi(z))
+    assert xi.op.kind == "sparse" and xi.op.ell is None
+    np.testing.assert_allclose(y, apply_instance(ref_adjacency(40, hub), z), rtol=1e-5, atol=1e-5)
+    even = interdependence.get("graph", links=[(i, (i * 7 + 3) % 40) for i in range(40)])
+    np.testing.assert_allclose(numpy_of(even(z)), apply_instance(even.op.a, z), rtol=1e-5, atol=1e-5)
+    assert even.op.ell is not None

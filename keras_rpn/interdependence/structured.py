@@ -9,8 +9,10 @@ its structure once and applies `z -> A^T z` along the mixing axis with one of:
   multihop chain): a sum of shifted copies of `z`, each scaled by a per-position
   coefficient vector (a chain is a shifted add);
 * `sparse` (at most one entry in eight nonzero, e.g. a graph): a gather of the source
-  rows of every edge, scaled by the edge weights and summed per target with
-  `segment_sum` (a COO sparse product; cost proportional to the number of edges);
+  rows of every edge, scaled by the edge weights and summed per target: as padded
+  per-target lists (one gather and one weighted sum) when the largest in-degree is at
+  most twice the mean, else with `segment_sum` (a COO product); either way the cost is
+  proportional to the number of edges;
 * `dense`: one `einsum` with `A`.
 
 All index tables and coefficients are numpy constants, so the ops have static shapes
@@ -79,6 +81,19 @@ class MatrixOp:
             self.sources = rows[order].astype("int32")
             self.targets = cols[order].astype("int32")
             self.values = a[rows[order], cols[order]]
+            # Padded per-target source lists (ELL layout) when degrees are even enough:
+            # one gather and one weighted sum, faster than a segment sum on every backend.
+            degrees = np.bincount(self.targets, minlength=d_out)
+            width = int(degrees.max()) if len(degrees) else 0
+            self.ell = None
+            if width * d_out <= 2 * len(self.values):
+                starts = np.concatenate([[0], np.cumsum(degrees)[:-1]])
+                slot = np.arange(len(self.targets)) - starts[self.targets]
+                index = np.full((d_out, width), d, dtype="int32")  # d: a zero row
+                weight = np.zeros((d_out, width))
+                index[self.targets, slot] = self.sources
+                weight[self.targets, slot] = self.values
+                self.ell = (index, weight)
         elif self.kind not in ("identity", "zero", "dense"):
             raise ValueError(
                 "`kind` must be one of 'auto', 'identity', 'zero', 'banded', 'sparse', 'dense'. "
@@ -111,6 +126,13 @@ class MatrixOp:
                     part = part * ops.cast(coef[:, None], dtype)
                 out = part if out is None else out + part
             return out
+        if self.ell is not None:
+            index, weight = self.ell
+            rank = len(z.shape)
+            padded = ops.pad(z, [(0, 0)] * (rank - 2) + [(0, 1), (0, 0)])
+            gathered = ops.take(padded, index.reshape(-1), axis=-2)
+            gathered = ops.reshape(gathered, tuple(ops.shape(z)[:-2]) + index.shape + (z.shape[-1],))
+            return ops.einsum("...jkf,jk->...jf", gathered, ops.cast(weight, dtype))
         # sparse: gather the source rows of every edge, scale, sum per target.
         moved = ops.moveaxis(z, -2, 0)
         gathered = ops.take(moved, self.sources, axis=0)
