@@ -123,17 +123,6 @@ def at_most(name, value, bound_name, bound):
     return value
 
 
-def largest_divisor_up_to_sqrt(value):
-    """The largest divisor `p` of the positive integer `value` with `p * p <= value`."""
-    best = 1
-    p = 1
-    while p * p <= value:
-        if value % p == 0:
-            best = p
-        p += 1
-    return best
-
-
 def float_list(name, value):
     """Returns `value` as a non-empty list of finite floats."""
     if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) == 0:

@@ -4,7 +4,6 @@ import math
 
 from keras import ops
 
-from keras_rpn import special
 from keras_rpn.expansions.base import BlockExpansion
 from keras_rpn.expansions.base import register
 
@@ -32,7 +31,7 @@ def laplace_log_pdf(x, loc, scale):
 def gamma_log_pdf(x, concentration, rate):
     """`log Gamma(x; concentration, rate)` for `x > 0`."""
     k = float(concentration)
-    log_norm = k * math.log(rate) - special.lgamma(k)
+    log_norm = k * math.log(rate) - math.lgamma(k)
     return ops.cast(log_norm, x.dtype) + (k - 1.0) * ops.log(x) - rate * x
 
 

@@ -4,7 +4,6 @@ import math
 
 from keras import ops
 
-from keras_rpn import special
 from keras_rpn import validation
 from keras_rpn.expansions.base import Expansion
 from keras_rpn.expansions.base import register
@@ -170,7 +169,9 @@ class BetaWaveletExpansion(WaveletExpansion):
         u = ops.clip(ops.where(inside, tau, ops.sigmoid(tau)), self.clip, 1.0 - self.clip)
         # `0 * u` keeps the constant case (alpha = beta = 1) connected to the input, so
         # its zero gradient is returned as zeros; zero exponents are skipped.
-        log_density = 0.0 * u - ops.cast(special.log_beta(self.alpha, self.beta), tau.dtype)
+        log_beta = math.lgamma(self.alpha) + math.lgamma(self.beta)
+        log_beta -= math.lgamma(self.alpha + self.beta)
+        log_density = 0.0 * u - ops.cast(log_beta, tau.dtype)
         if self.alpha != 1.0:
             log_density = log_density + (self.alpha - 1.0) * ops.log(u)
         if self.beta != 1.0:

@@ -9,7 +9,7 @@ from keras_rpn.models.presets import MLP
 from keras_rpn.models.presets import PGM
 from keras_rpn.models.presets import SVM
 from keras_rpn.models.presets import NaiveBayes
-from keras_rpn.models.presets import ProcessedRPN
+from keras_rpn.models.processed import ProcessedRPN
 from keras_rpn.models.rpn import RPN
 from keras_rpn.models.sequence import RNN
 from keras_rpn.models.sequence import RegressionRNN

@@ -18,12 +18,20 @@ Two structured ways apply it without forming the `n x D` matrix:
   themselves are the basis.
 """
 
+import math
+
 from keras import ops
 
 from keras_rpn import validation
 from keras_rpn.reconciliations.base import Reconciliation
 from keras_rpn.reconciliations.base import project_low_rank
 from keras_rpn.reconciliations.base import register
+
+
+def largest_divisor_up_to_sqrt(value):
+    """The largest divisor `p` of the positive integer `value` with `p * p <= value`
+    (the default Kronecker factor shape: `p x (value / p)`, as square as possible)."""
+    return max(p for p in range(1, math.isqrt(value) + 1) if value % p == 0)
 
 
 def kron(a, b):
@@ -108,8 +116,8 @@ class KroneckerReconciliation(Reconciliation):
 
     def resolve_pq(self, units, input_dim):
         """The `(p, q)` actually used for an `n x D` matrix."""
-        p = validation.largest_divisor_up_to_sqrt(units) if self.p is None else self.p
-        q = validation.largest_divisor_up_to_sqrt(input_dim) if self.q is None else self.q
+        p = largest_divisor_up_to_sqrt(units) if self.p is None else self.p
+        q = largest_divisor_up_to_sqrt(input_dim) if self.q is None else self.q
         return p, q
 
     def block_shape(self, units, input_dim):
