@@ -54,6 +54,8 @@ the family's package exports (`"taylor_expansion"`) or `"module.class"` below it
   (n,), `w_channel_fusion` (1, l_F)) to arrays; every parameter tinyBIG creates must be
   given, with tinyBIG's shape. Returns scalars `l` (per channel), `num_params` (all head
   parameters) and `param_shapes` and, when `x` is given, array `y`.
+* `interdependence`: `{"class", "kwargs", "x"}`: `tinybig.interdependence.<class>(**kwargs)`;
+  returns array `A`, its `calculate_A(x=x)` (x (b, m) optional: data-free functions).
 
 Values inside `kwargs` are JSON, with these tagged objects decoded first:
 `{"$array": NAME}` -> torch tensor; `{"$tuple": [...]}` -> tuple;
@@ -140,6 +142,7 @@ def load_tinybig():
         import tinybig  # noqa: F401
         import tinybig.expansion  # noqa: F401
         import tinybig.fusion  # noqa: F401
+        import tinybig.interdependence  # noqa: F401
         import tinybig.module  # noqa: F401
         import tinybig.reconciliation  # noqa: F401
         import tinybig.remainder  # noqa: F401
@@ -317,6 +320,11 @@ def _describe(error):
     return detail
 
 
+def run_interdependence(job, tinybig):
+    xi = job.component(tinybig.interdependence, job.spec)
+    job.put("A", xi.calculate_A(x=job.tensor(job.spec.get("x"))))
+
+
 _HEAD_PARAMS = ("w", "b", "w_remainder", "b_remainder", "w_channel_fusion")
 
 
@@ -369,6 +377,7 @@ RUNNERS = {
     "remainder": run_remainder,
     "fusion": run_fusion,
     "head": run_head,
+    "interdependence": run_interdependence,
 }
 
 

@@ -1,0 +1,234 @@
+"""Parity of the interdependence matrices with tinyBIG 0.2.1, through the oracle.
+
+All rows go to tinyBIG in ONE oracle subprocess call (see `test_tinybig_parity.py` for
+how the oracle's python is found and `tests/oracle/tinybig_oracle.py` for the protocol).
+
+tinyBIG's instances are the rows of its batch `x` (b, m); keras_rpn's are axis -2 of
+`(batch, instances, features)`. So keras_rpn gets tinyBIG's batch as ONE sample
+`x[None]` (1, b, m) and its matrix for that sample (`xi.matrix(x[None])[0]` for a
+data-dependent one) is compared with tinyBIG's `calculate_A(x)`: `(m, m)` for attribute
+functions, `(b, b)` for instance functions. Rows with `skip` compare nothing, for the
+reason written (a tinyBIG bug, or a deliberate difference,
+`docs/differences_interdependence.md`).
+"""
+
+import io
+import json
+import subprocess
+from dataclasses import dataclass
+from dataclasses import field
+
+import numpy as np
+import pytest
+
+from keras_rpn import interdependence
+from test_tinybig_parity import ORACLE
+from test_tinybig_parity import ORACLE_TIMEOUT_S
+from test_tinybig_parity import oracle_python  # noqa: F401 - the session fixture
+
+B, M = 6, 4  # tinyBIG's batch = keras_rpn's instances of one sample; features
+
+PARAMETERISED = (
+    "keras_rpn's parameterised matrices are psi(w)^T with psi built for (d', d) and "
+    "applied through the reconciliation's contraction (docs/differences_interdependence.md); "
+    "the matrices are laid out differently for the same w, so values are not compared here"
+)
+CYLINDER_SPHERE = (
+    "tinyBIG 0.2.1's cylinder and sphere patch interdependences always raise a TypeError "
+    "(they pass r= to patches that expect p_r), so there is nothing to compare"
+)
+INSTANCE_KERNEL = (
+    "tinyBIG 0.2.1's instance-type kernels compare the columns of x (an m x m matrix) and "
+    "then fail their own check `A.shape == (b, b')` (AssertionError) whenever b != m"
+)
+HYBRID = (
+    "tinyBIG 0.2.1's hybrid_interdependence.calculate_m_prime calls calculate_b_prime "
+    "with a wrong argument and fails"
+)
+
+
+@dataclass(frozen=True)
+class Row:
+    tinybig: str
+    kwargs: dict = field(default_factory=dict)
+    instance: bool = False
+    variant: str = None
+    skip: str = None
+    # inputs: uniform in this range (positive by default: KL needs distributions)
+    x_range: tuple = (0.5, 1.5)
+    tolerance: float = 1e-5
+    # geometric padding: compare keras_rpn's patches of one grid (1, cells, 1) with
+    # tinyBIG's x_flat @ A (hwd, P k), both ordered patch, offset
+    patches: bool = False
+
+    @property
+    def id(self):
+        return self.tinybig + (f"[{self.variant}]" if self.variant else "")
+
+    @property
+    def interdependence_type(self):
+        return "instance" if self.instance else "attribute"
+
+
+def K(name, kwargs=None, **options):
+    return Row(name, kwargs or {}, **options)
+
+
+LINKS = [[0, 1], [1, 2], [2, 0], [3, 4], [4, 5], [5, 3], [1, 4]]
+NODES = list(range(B))
+GRID = {"h": 4, "w": 5, "d": 1, "channel_num": 1, "p_h": 1, "p_w": 1, "p_d": 0}
+AGGREGATION = (
+    "tinyBIG's aggregation matrix (hwd x hwd, non-centre columns zero) is consistent only "
+    "with stride 1; keras_rpn returns the per-patch sums for any stride on purpose "
+    "(docs/differences_interdependence.md)"
+)
+
+ROWS = [
+    # statistical kernels
+    K("pearson_correlation_interdependence"),
+    K("kl_divergence_interdependence"),
+    K("rv_coefficient_interdependence"),
+    K("mutual_information_interdependence"),
+    K("pearson_correlation_interdependence", instance=True, variant="instance",
+      skip=INSTANCE_KERNEL),
+    # numerical kernels
+    K("linear_kernel_interdependence"),
+    K("linear_kernel_interdependence", instance=True, variant="instance", skip=INSTANCE_KERNEL),
+    K("polynomial_kernel_interdependence", {"c": 0.5, "d": 3}),
+    K("hyperbolic_tangent_kernel_interdependence", {"c": 0.1, "alpha": 0.3}),
+    K("cosine_similarity_interdependence", x_range=(-1.0, 1.0)),
+    K("minkowski_distance_interdependence", {"p": 3}, x_range=(-1.0, 1.0)),
+    K("manhattan_distance_interdependence", x_range=(-1.0, 1.0)),
+    K("euclidean_distance_interdependence", x_range=(-1.0, 1.0)),
+    K("chebyshev_distance_interdependence", x_range=(-1.0, 1.0)),
+    K("canberra_distance_interdependence"),
+    K("exponential_kernel_interdependence", {"gamma": 0.7}),
+    K("gaussian_rbf_kernel_interdependence", {"sigma": 1.3}),
+    K("laplacian_kernel_interdependence", {"sigma": 0.8}),
+    K("gaussian_rbf_kernel_interdependence", {"sigma": 1.3}, instance=True, variant="instance",
+      skip=INSTANCE_KERNEL),
+    # topological
+    K("chain_interdependence", {"chain_length": B}, instance=True),
+    K("chain_interdependence", {"chain_length": B, "bi_directional": True,
+      "normalization": True, "normalization_mode": "row"}, instance=True, variant="bi,row"),
+    K("chain_interdependence", {"chain_length": B, "normalization": True,
+      "normalization_mode": "column"}, instance=True, variant="column"),
+    K("chain_interdependence", {"chain_length": B, "bi_directional": True, "normalization": True,
+      "normalization_mode": "row_column"}, instance=True, variant="bi,row_column"),
+    K("chain_interdependence", {"chain_length": M, "self_dependence": False},
+      variant="attribute,no_self"),
+    K("multihop_chain_interdependence", {"chain_length": B, "h": 2}, instance=True),
+    K("multihop_chain_interdependence", {"chain_length": B, "h": 3, "accumulative": True},
+      instance=True, variant="accumulative"),
+    K("inverse_approx_multihop_chain_interdependence", {"chain_length": B}, instance=True),
+    K("exponential_approx_multihop_chain_interdependence", {"chain_length": B}, instance=True),
+    K("graph_interdependence", {"nodes": NODES, "links": LINKS}, instance=True),
+    K("graph_interdependence", {"nodes": NODES, "links": LINKS, "directed": False,
+      "self_dependence": True, "normalization": True, "normalization_mode": "row_column"},
+      instance=True, variant="undirected,row_column"),
+    K("graph_interdependence", {"nodes": NODES, "links": LINKS, "normalization": True,
+      "normalization_mode": "column"}, instance=True, variant="column"),
+    K("multihop_graph_interdependence", {"nodes": NODES, "links": LINKS, "h": 2},
+      instance=True),
+    K("multihop_graph_interdependence", {"nodes": NODES, "links": LINKS, "h": 2,
+      "accumulative": True}, instance=True, variant="accumulative"),
+    K("pagerank_multihop_graph_interdependence", {"nodes": NODES, "links": LINKS,
+      "directed": False, "c": 0.15}, instance=True),
+    # geometric: tinyBIG's cylinder and sphere always raise
+    K("cuboid_patch_padding_based_geometric_interdependence", GRID, patches=True),
+    K("cuboid_patch_padding_based_geometric_interdependence",
+      {**GRID, "packing_strategy": "complete_square"}, patches=True, variant="complete"),
+    K("cuboid_patch_aggregation_based_geometric_interdependence", skip=AGGREGATION),
+    K("cylinder_patch_padding_based_geometric_interdependence", skip=CYLINDER_SPHERE),
+    K("cylinder_patch_aggregation_based_geometric_interdependence", skip=CYLINDER_SPHERE),
+    K("sphere_patch_padding_based_geometric_interdependence", skip=CYLINDER_SPHERE),
+    K("sphere_patch_aggregation_based_geometric_interdependence", skip=CYLINDER_SPHERE),
+    K("lowrank_parameterized_interdependence", skip=PARAMETERISED),
+    K("hybrid_interdependence", skip=HYBRID),
+]
+
+
+def _x(row):
+    seed = sum(map(ord, row.id))
+    low, high = row.x_range
+    shape = (1, row.kwargs["h"] * row.kwargs["w"] * row.kwargs["d"]) if row.patches else (B, M)
+    return np.random.default_rng(seed).uniform(low, high, shape)
+
+
+def _tinybig_kwargs(row):
+    if row.patches:
+        return dict(row.kwargs)
+    return {"b": B, "m": M, "interdependence_type": row.interdependence_type, **row.kwargs}
+
+
+def _keras_patches(row, x):
+    xi = interdependence.get(row.tinybig, **row.kwargs)
+    y = np.asarray(xi(x[..., None]))  # one grid of one channel: (1, cells, 1)
+    return y.reshape(1, -1)
+
+
+def _keras_matrix(row, x):
+    xi = interdependence.get(
+        row.tinybig, interdependence_type=row.interdependence_type, dtype="float64", **row.kwargs
+    )
+    sample = x[None]  # tinyBIG's batch as one sample: (1, b, m)
+    xi.build(sample.shape)
+    a = np.asarray(xi.matrix(sample) if xi.require_data else xi.matrix())
+    return a[0] if a.ndim == 3 else a
+
+
+@pytest.fixture(scope="module")
+def answers(oracle_python, tmp_path_factory):  # noqa: F811 - the imported fixture
+    workdir = tmp_path_factory.mktemp("tinybig_oracle_interdependence")
+    arrays, jobs = {}, []
+    for row in ROWS:
+        if row.skip:
+            continue
+        arrays[f"{row.id}/x"] = _x(row)
+        jobs.append(
+            {
+                "id": row.id,
+                "kind": "interdependence",
+                "class": row.tinybig,
+                "kwargs": _tinybig_kwargs(row),
+                "x": f"{row.id}/x",
+            }
+        )
+    buffer = io.BytesIO()
+    request = {"protocol": 1, "jobs": jobs}
+    np.savez(buffer, __request__=np.array(json.dumps(request)), **arrays)
+    (workdir / "request.npz").write_bytes(buffer.getvalue())
+    response_path = workdir / "response.npz"
+    proc = subprocess.run(
+        [oracle_python, str(ORACLE), "-", str(response_path)],
+        input=buffer.getvalue(),
+        capture_output=True,
+        timeout=ORACLE_TIMEOUT_S,
+    )
+    if proc.returncode != 0 or not response_path.exists():
+        pytest.fail(
+            f"The tinyBIG oracle exited with status {proc.returncode}:\n"
+            f"{proc.stderr.decode(errors='replace')[-4000:]}",
+            pytrace=False,
+        )
+    with np.load(response_path, allow_pickle=False) as data:
+        out = {key: data[key] for key in data.files}
+    return json.loads(str(out.pop("__response__"))), out
+
+
+@pytest.mark.parametrize("row", ROWS, ids=lambda row: row.id)
+def test_matrix(row, answers):
+    if row.skip:
+        pytest.skip(row.skip)
+    response, out = answers
+    result = response["jobs"][row.id]
+    if not result["ok"]:
+        pytest.fail(f"tinyBIG failed on {row.id}: {result['error']}", pytrace=False)
+    expected = out[f"{row.id}::A"]
+    if row.patches:
+        x = _x(row)
+        expected, actual = x @ expected, _keras_patches(row, x)
+    else:
+        actual = _keras_matrix(row, _x(row))
+    assert actual.shape == expected.shape, (actual.shape, expected.shape)
+    np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=row.tolerance)
