@@ -59,3 +59,18 @@ def layers(argument, specs, dtype=None):
     if not isinstance(specs, (list, tuple)):
         specs = [specs]
     return [layer(argument, spec, dtype) for spec in specs]
+
+
+def build_step(step, shape, owner):
+    """Builds processing layer `step` on `shape` (if not built) and returns its output
+    shape, which must keep the width of the last axis. `owner` starts the error message
+    (e.g. "Postprocessing layers")."""
+    if not step.built:
+        step.build(shape)
+    out = tuple(step.compute_output_shape(shape))
+    if out[-1] != shape[-1]:
+        raise ValueError(
+            f"{owner} must keep the width of the last axis ({shape[-1]}), but "
+            f"{step.name} maps {shape} to {out}."
+        )
+    return out

@@ -3,6 +3,22 @@
 import math
 import numbers
 
+#: Keyword arguments of `keras.layers.Layer` that keras_rpn layers pass on to it.
+BASE_LAYER_KWARGS = ("name", "dtype", "trainable", "autocast")
+#: The same for keras_rpn models (which forward the rest to their layers).
+BASE_MODEL_KWARGS = ("name", "dtype", "trainable")
+
+
+def pop_base_kwargs(kwargs, keys=BASE_LAYER_KWARGS):
+    """Removes the base layer keyword arguments `keys` from `kwargs`; returns them."""
+    return {k: kwargs.pop(k) for k in keys if k in kwargs}
+
+
+def without_base_config(config, *extra):
+    """`config` without its base keys (`name`, `dtype`, `trainable`) nor `extra`."""
+    drop = BASE_MODEL_KWARGS + extra
+    return {k: v for k, v in config.items() if k not in drop}
+
 
 def positive_int(name, value, allow_none=False):
     """Returns `value` if it is a positive integer (bools are refused)."""

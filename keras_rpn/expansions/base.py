@@ -234,15 +234,8 @@ class Expansion(keras.layers.Layer):
 
 
 def _build_processing(expansion, argument, layer, shape):
-    if not layer.built:
-        layer.build(shape)
-    out = tuple(layer.compute_output_shape(shape))
-    if out[-1] != shape[-1]:
-        raise ValueError(
-            f"The `{argument}` layers of {expansion.__class__.__name__} must keep the "
-            f"width of the last axis ({shape[-1]}), but {layer.name} maps {shape} to {out}."
-        )
-    return out
+    owner = f"The `{argument}` layers of {expansion.__class__.__name__}"
+    return processing.build_step(layer, shape, owner)
 
 
 registry = Registry("expansion", Expansion)

@@ -28,7 +28,10 @@ class ReconciledConcatenationFusion(ConcatenationFusion):
     F(y_1..y_K) = [y_1 | ... | y_K] psi(w)^T,   psi(w) of shape (units, K n_in)
     l = psi.num_params(units, K n_in)
     ```
-    A subclass calls `set_reconciliation(name, **hyper_parameters)` in `__init__`.
+    A subclass names its reconciliation in `reconciliation_name` and calls
+    `set_reconciliation(**hyper_parameters)` in `__init__`; those hyper-parameters
+    become attributes and config keys, read back from the reconciliation (which
+    resolves their defaults). A `q` left `None` defaults to `p`, as in tinyBIG.
 
     Args:
         units: output width (default: the input width `n_in`).
@@ -40,6 +43,9 @@ class ReconciledConcatenationFusion(ConcatenationFusion):
     """
 
     identity_for_one_input = False
+
+    #: Registered name of the reconciliation `psi`.
+    reconciliation_name = None
 
     def __init__(
         self,
@@ -59,8 +65,15 @@ class ReconciledConcatenationFusion(ConcatenationFusion):
         # The concatenation is fed to psi as the identity expansion of itself.
         self.flat_expansion = expansions.get("identity", dtype=self.dtype_policy)
 
-    def set_reconciliation(self, name, **config):
-        self.reconciliation = reconciliations.get(name, dtype=self.dtype_policy, **config)
+    def set_reconciliation(self, **config):
+        if "q" in config and config["q"] is None:
+            config["q"] = config["p"]
+        self.reconciliation = reconciliations.get(
+            self.reconciliation_name, dtype=self.dtype_policy, **config
+        )
+        self._hyper_parameters = tuple(config)
+        for key in self._hyper_parameters:
+            setattr(self, key, getattr(self.reconciliation, key))
 
     def output_dim(self, num_inputs, input_dim):
         return self.units or input_dim
@@ -96,6 +109,7 @@ class ReconciledConcatenationFusion(ConcatenationFusion):
             else initializers.serialize(self.kernel_initializer),
             "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
             "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            **{key: getattr(self, key) for key in self._hyper_parameters},
         }
 
 
@@ -124,13 +138,11 @@ class LowRankParameterizedConcatenationFusion(ReconciledConcatenationFusion):
     (2, 4)
     """
 
+    reconciliation_name = "lorr"
+
     def __init__(self, units=None, r=2, **kwargs):
         super().__init__(units=units, **kwargs)
-        self.r = validation.positive_int("r", r)
-        self.set_reconciliation("lorr", r=self.r)
-
-    def get_config(self):
-        return {**super().get_config(), "r": self.r}
+        self.set_reconciliation(r=validation.positive_int("r", r))
 
 
 @register(
@@ -160,13 +172,11 @@ class HMParameterizedConcatenationFusion(ReconciledConcatenationFusion):
     (2, 4)
     """
 
+    reconciliation_name = "hm"
+
     def __init__(self, units=None, p=None, q=None, **kwargs):
         super().__init__(units=units, **kwargs)
-        self.set_reconciliation("hm", p=p, q=p if q is None else q)
-        self.p, self.q = self.reconciliation.p, self.reconciliation.q
-
-    def get_config(self):
-        return {**super().get_config(), "p": self.p, "q": self.q}
+        self.set_reconciliation(p=p, q=q)
 
 
 @register(
@@ -196,20 +206,18 @@ class LPHMParameterizedConcatenationFusion(ReconciledConcatenationFusion):
     (2, 4)
     """
 
+    reconciliation_name = "lphm"
+
     def __init__(self, units=None, p=None, q=None, r=2, **kwargs):
         super().__init__(units=units, **kwargs)
-        self.set_reconciliation("lphm", p=p, q=p if q is None else q, r=r)
-        self.p, self.q, self.r = self.reconciliation.p, self.reconciliation.q, self.reconciliation.r
-
-    def get_config(self):
-        return {**super().get_config(), "p": self.p, "q": self.q, "r": self.r}
+        self.set_reconciliation(p=p, q=q, r=r)
 
 
 @register(
     "dual_lphm_parameterized_concatenation",
     "dual_lphm_parameterized_concatenation_fusion",
 )
-class DualLPHMParameterizedConcatenationFusion(ReconciledConcatenationFusion):
+class DualLPHMParameterizedConcatenationFusion(LPHMParameterizedConcatenationFusion):
     """Concatenation followed by `psi(w) = (P Q^T) (x) (S T^T)` (`"dual_lphm"`).
 
     Formula:
@@ -217,14 +225,7 @@ class DualLPHMParameterizedConcatenationFusion(ReconciledConcatenationFusion):
     F(y_1..y_K) = [y_1 | ... | y_K] psi(w)^T,   l = r (p + q + units/p + K n_in/q)
     ```
 
-    Args:
-        units: output width (default: the input width `n_in`).
-        p: a divisor of `units` (default: largest divisor <= sqrt(units)).
-        q: a divisor of `K n_in` (default: `p`, as in tinyBIG; with neither given,
-            the largest divisors <= sqrt(units) and sqrt(K n_in)).
-        r: rank of both factors (default 2).
-        kernel_initializer, kernel_regularizer, kernel_constraint: for `w`.
-        **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
+    Args: as `LPHMParameterizedConcatenationFusion`; `r` is the rank of both factors.
 
     Example:
     >>> fusion = keras_rpn.fusions.DualLPHMParameterizedConcatenationFusion(p=2, q=3, r=1)
@@ -232,13 +233,7 @@ class DualLPHMParameterizedConcatenationFusion(ReconciledConcatenationFusion):
     (2, 4)
     """
 
-    def __init__(self, units=None, p=None, q=None, r=2, **kwargs):
-        super().__init__(units=units, **kwargs)
-        self.set_reconciliation("dual_lphm", p=p, q=p if q is None else q, r=r)
-        self.p, self.q, self.r = self.reconciliation.p, self.reconciliation.q, self.reconciliation.r
-
-    def get_config(self):
-        return {**super().get_config(), "p": self.p, "q": self.q, "r": self.r}
+    reconciliation_name = "dual_lphm"
 
 
 @register(
@@ -267,10 +262,8 @@ class RandomMatrixAdaptionParameterizedConcatenationFusion(ReconciledConcatenati
     (2, 4)
     """
 
+    reconciliation_name = "random_matrix_adaption"
+
     def __init__(self, units=None, r=2, seed=None, **kwargs):
         super().__init__(units=units, **kwargs)
-        self.set_reconciliation("random_matrix_adaption", r=r, seed=seed)
-        self.r, self.seed = self.reconciliation.r, self.reconciliation.seed
-
-    def get_config(self):
-        return {**super().get_config(), "r": self.r, "seed": self.seed}
+        self.set_reconciliation(r=r, seed=seed)

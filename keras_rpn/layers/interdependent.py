@@ -29,7 +29,6 @@ from keras_rpn.layers.rpn_head import RPNHead
 from keras_rpn.registry import serialize_component
 from keras_rpn.saving import StructureCheck
 
-_BASE_KWARGS = ("name", "dtype", "trainable", "autocast")
 
 
 class InterdependentHead(keras.layers.Layer):
@@ -218,8 +217,7 @@ class HeadStack(StructureCheck, keras.layers.Layer):
     head_class = None
 
     def __init__(self, units, width=1, head_fusion=None, activation=None, **kwargs):
-        base_kwargs = {k: kwargs.pop(k) for k in _BASE_KWARGS if k in kwargs}
-        super().__init__(**base_kwargs)
+        super().__init__(**validation.pop_base_kwargs(kwargs))
         self.units = validation.positive_int("units", units)
         self.width = validation.positive_int("width", width)
         self.heads = [
@@ -267,9 +265,7 @@ class HeadStack(StructureCheck, keras.layers.Layer):
         return {"num_heads": len(self.heads)}
 
     def get_config(self):
-        head_config = self.heads[0].get_config()
-        for key in ("name", "dtype", "trainable", "units"):
-            head_config.pop(key, None)
+        head_config = validation.without_base_config(self.heads[0].get_config(), "units")
         return {
             **super().get_config(),
             "units": self.units,

@@ -353,9 +353,8 @@ class RPNHead(validation.CheckedNesting, keras.layers.Layer):
 def _short_config(component):
     """`{"class_name": ..., "config": ...}` of a component, without base layer keys."""
     config = {
-        k: v
-        for k, v in component.get_config().items()
-        if k not in ("name", "dtype", "trainable") and v is not None
+        k: v for k, v in validation.without_base_config(component.get_config()).items()
+        if v is not None
     }
     return {"class_name": component.__class__.__name__, "config": config}
 

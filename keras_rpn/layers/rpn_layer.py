@@ -52,9 +52,6 @@ def allocate(configs, width, width_alloc, what="width"):
     )
 
 
-_BASE_LAYER_KWARGS = ("name", "dtype", "trainable", "autocast")
-
-
 @keras.saving.register_keras_serializable(package="keras_rpn")
 class RPNLayer(validation.CheckedNesting, StructureCheck, keras.layers.Layer):
     """A Reconciled Polynomial Network layer: `H` independent heads, fused.
@@ -107,8 +104,7 @@ class RPNLayer(validation.CheckedNesting, StructureCheck, keras.layers.Layer):
         activation=None,
         **kwargs,
     ):
-        base_kwargs = {k: kwargs.pop(k) for k in _BASE_LAYER_KWARGS if k in kwargs}
-        super().__init__(**base_kwargs)
+        super().__init__(**validation.pop_base_kwargs(kwargs))
         self.units = validation.positive_int("units", units)
         self.head_kwargs = kwargs
         if heads is not None and (isinstance(heads, (str, dict)) or not hasattr(heads, "__len__")):
@@ -143,10 +139,7 @@ class RPNLayer(validation.CheckedNesting, StructureCheck, keras.layers.Layer):
 
     def _head_config(self, head):
         if isinstance(head, RPNHead):
-            config = head.get_config()
-            for key in ("name", "dtype", "trainable"):
-                config.pop(key, None)
-            return config
+            return validation.without_base_config(head.get_config())
         if not isinstance(head, dict):
             raise TypeError(
                 f"Each entry of `heads` must be a dict of RPNHead arguments or an "

@@ -81,7 +81,7 @@ class Preset(ProcessedRPN):
         )
         self.use_bias = self.default_use_bias if use_bias is None else bool(use_bias)
         self.preset_kwargs = dict(kwargs)
-        base_kwargs = {k: kwargs.pop(k) for k in ("name", "dtype", "trainable") if k in kwargs}
+        base_kwargs = validation.pop_base_kwargs(kwargs, validation.BASE_MODEL_KWARGS)
         num_layers = len(dims) - 1 if hasattr(dims, "__len__") else 0
         postprocessing = None
         if (self.batch_norm or self.dropout > 0) and num_layers > 1:
@@ -117,13 +117,10 @@ class Preset(ProcessedRPN):
 
     def get_config(self):
         serialize = keras.saving.serialize_keras_object
-        extra = {
-            k: v for k, v in self.preset_kwargs.items() if k not in ("name", "dtype", "trainable")
-        }
+        extra = validation.without_base_config(self.preset_kwargs)
+        # Base keys only: a preset's config is its own arguments, not RPN's.
         return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
+            **keras.layers.Layer.get_config(self),
             "dims": self.dims,
             "activation": validation.serialize_activation("activation", self.hidden_activation),
             "output_activation": validation.serialize_activation(

@@ -103,15 +103,7 @@ class ProcessedRPN(RPN):
         for layer, group in zip(self.rpn_layers, self.postprocessing_groups(), strict=True):
             shape = layer.compute_output_shape(shape)
             for step in group:
-                if not step.built:
-                    step.build(shape)
-                out = tuple(step.compute_output_shape(shape))
-                if out[-1] != shape[-1]:
-                    raise ValueError(
-                        f"Postprocessing layers must keep the width of the last axis, but "
-                        f"{step.name} maps {shape} to {out}."
-                    )
-                shape = out
+                shape = processing.build_step(step, shape, "Postprocessing layers")
 
     def call(self, inputs, training=None):
         x = inputs

@@ -42,8 +42,7 @@ class RPN(validation.CheckedNesting, StructureCheck, keras.Model):
         layer_configs=None,
         **kwargs,
     ):
-        base_kwargs = {k: kwargs.pop(k) for k in ("name", "dtype", "trainable") if k in kwargs}
-        super().__init__(**base_kwargs)
+        super().__init__(**validation.pop_base_kwargs(kwargs, validation.BASE_MODEL_KWARGS))
         if isinstance(dims, (str, bytes)) or not hasattr(dims, "__len__") or len(dims) < 2:
             raise ValueError(
                 f"`dims` must list at least an input width and one layer width, "
@@ -104,9 +103,7 @@ class RPN(validation.CheckedNesting, StructureCheck, keras.Model):
     def get_config(self):
         serialize = keras.saving.serialize_keras_object
         config = {
-            "name": self.name,
-            "trainable": self.trainable,
-            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
+            **super().get_config(),
             "dims": self.dims,
             "activation": validation.serialize_activation("activation", self.activation),
             "output_activation": validation.serialize_activation(

@@ -11,7 +11,6 @@ from keras_rpn import validation
 from keras_rpn.layers.rpn_layer import RPNLayer
 from keras_rpn.saving import StructureCheck
 
-_BASE_KWARGS = ("name", "dtype", "trainable")
 
 
 def processing(batch_norm=False, activation=None, dropout=0.0, dtype=None):
@@ -36,8 +35,7 @@ class LayerStack(StructureCheck, keras.Model):
     """
 
     def __init__(self, activation="relu", output_activation=None, batch_norm=False, dropout=0.0, **kwargs):
-        base_kwargs = {k: kwargs.pop(k) for k in _BASE_KWARGS if k in kwargs}
-        super().__init__(**base_kwargs)
+        super().__init__(**validation.pop_base_kwargs(kwargs, validation.BASE_MODEL_KWARGS))
         self.hidden_activation = validation.activation("activation", activation)
         self.output_activation = validation.activation("output_activation", output_activation)
         self.batch_norm = validation.boolean("batch_norm", batch_norm)
@@ -91,9 +89,7 @@ class LayerStack(StructureCheck, keras.Model):
     def get_config(self):
         serialize = keras.saving.serialize_keras_object
         return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
+            **super().get_config(),
             "activation": validation.serialize_activation("activation", self.hidden_activation),
             "output_activation": validation.serialize_activation(
                 "output_activation", self.output_activation
