@@ -38,6 +38,13 @@ Setup, once, from a clone (builds tinyBIG's environment under `.tox/tinybig-orac
 
 `--tinybig-python` (default `$TINYBIG_PYTHON`, else `.tox/tinybig-oracle/bin/python`)
 names tinyBIG's Python; `--no-tinybig` runs keras_rpn alone.
+
+`--same-init` is the diagnostic: tinyBIG trains first and dumps its initial
+parameters and the sample order of every epoch; keras_rpn then starts from those
+parameters (mapped as the parity tests map them, `tests/tinybig_layout.py`) and
+sees the same batches in the same order, so the two trajectories differ only by
+the implementations (optimizer arithmetic, float rounding). It prints the mean
+training loss of both at a few epochs, per seed.
 """
 
 import argparse
@@ -60,6 +67,7 @@ import keras_rpn  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.join(HERE, "..")
+sys.path.insert(0, os.path.join(ROOT, "tests"))  # tinybig_layout, for --same-init
 CONFIGS = os.path.join(ROOT, "tests", "data", "tinybig")
 
 
@@ -182,19 +190,58 @@ def scale_epochs(config, factor):
     return config
 
 
-def run_keras(config, data, classification, seed):
+class OrderedBatches(keras.utils.PyDataset):
+    """The batches of `x, y` in the sample order `orders[e]` of each epoch `e`.
+
+    `callback` tells it the epoch `fit` is in (Keras' own epoch counter, the one the
+    learning-rate schedule sees too).
+    """
+
+    def __init__(self, x, y, orders, batch_size):
+        super().__init__()
+        self.x, self.y, self.orders, self.batch_size = x, y, orders, batch_size
+        self.steps = -(-len(x) // batch_size)
+        self.epoch = 0
+        self.callback = keras.callbacks.LambdaCallback(
+            on_epoch_begin=lambda epoch, logs: setattr(self, "epoch", epoch)
+        )
+
+    def __len__(self):
+        return self.steps
+
+    def __getitem__(self, index):
+        idx = self.orders[self.epoch][index * self.batch_size : (index + 1) * self.batch_size]
+        return self.x[idx], self.y[idx]
+
+
+def run_keras(config, data, classification, seed, start_from=None):
+    """Trains keras_rpn; `start_from=(named_parameters, orders)` sets tinyBIG's initial
+    parameters and epoch orders."""
     keras.utils.set_random_seed(seed)
     (x, y), (xt, yt) = data
     model = keras_rpn.config.from_tinybig({"configurations": config})
     compile_kwargs, fit_kwargs = keras_rpn.config.learner_arguments({"configurations": config})
     model.compile(**compile_kwargs)
+    if start_from is not None:
+        from tinybig_layout import set_model_weights
+
+        state, orders = start_from
+        model.build(x.shape)
+        set_model_weights(model, state)
+        batches = OrderedBatches(x, y, orders, fit_kwargs.pop("batch_size"))
+        x, y = batches, None
+        fit_kwargs["shuffle"] = False
+        fit_kwargs["callbacks"] = [*fit_kwargs.get("callbacks", []), batches.callback]
     start = time.perf_counter()
-    model.fit(x, y, verbose=0, **fit_kwargs)
+    history = model.fit(x, y, verbose=0, **fit_kwargs)
     seconds = time.perf_counter() - start
+    if start_from is not None and batches.epoch + 1 != fit_kwargs["epochs"]:
+        raise RuntimeError(f"{batches.epoch + 1} epochs of batches, not {fit_kwargs['epochs']}")
     pred = keras.ops.convert_to_numpy(model.predict(xt, batch_size=1000, verbose=0))
     accuracy = float(np.mean(np.round(pred) == yt)) if classification else None
     return {"test_mse": float(np.mean((pred - yt) ** 2)), "test_accuracy": accuracy,
-            "seconds": seconds, "parameters": model.count_params()}
+            "seconds": seconds, "parameters": model.count_params(),
+            "epoch_loss": [float(v) for v in history.history["loss"]]}
 
 
 def run_tinybig(python, jobs):
@@ -209,7 +256,17 @@ def run_tinybig(python, jobs):
             [python, os.path.join(HERE, "fidelity_tinybig.py"), request, response], check=True
         )
         with open(response) as f:
-            return json.load(f)
+            answers = json.load(f)
+        dumped = os.path.join(tmp, "response.npz")
+        if os.path.exists(dumped):
+            with np.load(dumped) as arrays:
+                for answer in answers.values():
+                    if "orders" in answer:
+                        answer["start_from"] = (
+                            {k.split(":init:")[1]: arrays[k] for k in answer.pop("initial")},
+                            arrays[answer.pop("orders")],
+                        )
+        return answers
 
 
 def default_tinybig_python():
@@ -219,6 +276,21 @@ def default_tinybig_python():
     return os.path.join(ROOT, ".tox", "tinybig-oracle", "bin", "python")
 
 
+def print_trajectories(names, results):
+    """Mean training loss of both runs at a few epochs, per seed."""
+    for name in names:
+        pairs = zip(results[(name, "tinyBIG")], results[(name, "keras_rpn")], strict=True)
+        for seed, (ours, theirs) in enumerate((k, t) for t, k in pairs):
+            epochs = len(theirs["epoch_loss"])
+            marks = sorted({e for e in (1, 2, 10, 100, 1000, epochs) if e <= epochs})
+            cells = "; ".join(
+                f"{e}: {theirs['epoch_loss'][e - 1]:.3g} / {ours['epoch_loss'][e - 1]:.3g}"
+                for e in marks
+            )
+            print(f"{name} seed {seed} train loss tinyBIG / keras_rpn, epoch {cells}; "
+                  f"test {theirs['test_mse']:.3g} / {ours['test_mse']:.3g}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, default=5)
@@ -226,30 +298,47 @@ def main():
     parser.add_argument("--epochs", type=float, default=1.0, help="factor on every n_epochs")
     parser.add_argument("--tinybig-python", default=default_tinybig_python())
     parser.add_argument("--no-tinybig", action="store_true")
+    parser.add_argument("--same-init", action="store_true",
+                        help="keras_rpn starts from tinyBIG's initial parameters and batches")
     args = parser.parse_args()
+    if args.same_init and args.no_tinybig:
+        parser.error("--same-init needs tinyBIG")
     configs = configurations()
     names = args.only or list(configs)
     print(f"keras {keras.__version__}, backend {keras.backend.backend()}, seeds "
-          f"0..{args.seeds - 1}, epochs x{args.epochs}", flush=True)
+          f"0..{args.seeds - 1}, epochs x{args.epochs}"
+          + (", keras_rpn from tinyBIG's start and batches" if args.same_init else ""),
+          flush=True)
     results, jobs = {}, []
     for name in names:
         config, make_data, classification = configs[name]
         config = scale_epochs(config, args.epochs)
         for seed in range(args.seeds):
-            data = make_data(np.random.default_rng(seed))
-            result = run_keras(config, data, classification, seed)
-            results.setdefault((name, "keras_rpn"), []).append(result)
-            print(f"{name} keras_rpn seed {seed}: {result}", flush=True)
             job = {"id": f"{name}-{seed}", "seed": seed, "configurations": config,
-                   "classification": classification}
-            jobs.append((job, data))
+                   "classification": classification, "dump": args.same_init}
+            jobs.append((job, make_data(np.random.default_rng(seed))))
+    answers = {}
     if not args.no_tinybig:
         if not os.path.exists(args.tinybig_python):
             sys.exit(f"No tinyBIG Python at {args.tinybig_python}: run tests/oracle/make_venv.py")
+        if args.same_init:
+            answers = run_tinybig(args.tinybig_python, jobs)
+    for job, data in jobs:
+        name, seed = job["id"].rsplit("-", 1)[0], job["seed"]
+        start_from = answers[job["id"]].pop("start_from") if args.same_init else None
+        result = run_keras(job["configurations"], data, job["classification"], seed, start_from)
+        results.setdefault((name, "keras_rpn"), []).append(result)
+        brief = {k: v for k, v in result.items() if k != "epoch_loss"}
+        print(f"{name} keras_rpn seed {seed}: {brief}", flush=True)
+    if not args.no_tinybig and not args.same_init:
         answers = run_tinybig(args.tinybig_python, jobs)
-        for job, _ in jobs:
-            name = job["id"].rsplit("-", 1)[0]
-            results.setdefault((name, "tinyBIG"), []).append(answers[job["id"]])
+    for job, _ in jobs:
+        if answers:
+            results.setdefault((job["id"].rsplit("-", 1)[0], "tinyBIG"), []).append(
+                answers[job["id"]]
+            )
+    if args.same_init:
+        print_trajectories(names, results)
     print("\n| configuration | run | parameters | median test MSE | worst test MSE "
           "| median accuracy | worst accuracy | median train time |")
     print("|---|---|---|---|---|---|---|---|")

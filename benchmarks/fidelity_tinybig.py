@@ -16,7 +16,12 @@ the optimizer, learning-rate scheduler (stepped once per epoch) and loss named i
 `data_configs.data_parameters.train_batch_size`. RESPONSE.json maps job ids to
 `{"test_mse", "test_accuracy", "seconds", "parameters"}` (accuracy: the rounded
 single-output prediction against integer labels, as tinyBIG's tabular examples
-report it; null for function fitting).
+report it; null for function fitting), `"epoch_loss"` (the mean training loss of
+each epoch) and, for a job with `"dump": true`, `"initial"` and `"orders"`: the names
+of the arrays written to `RESPONSE.npz` (beside RESPONSE.json), tinyBIG's initial
+`named_parameters()` (`J:init:<name>`) and the sample order of every epoch
+(`J:orders`, `(n_epochs, n_train)`), so keras_rpn can start from the same point and
+see the same batches (`fidelity.py --same-init`).
 """
 
 import contextlib
@@ -36,7 +41,7 @@ def get(dotted):
     return getattr(__import__(module, fromlist=[name]), name)
 
 
-def train(job, arrays, torch, config):
+def train(job, arrays, torch, config, dumped):
     conf = job["configurations"]
     learner = conf["learner_configs"]["learner_parameters"]
     torch.manual_seed(job["seed"])
@@ -44,6 +49,9 @@ def train(job, arrays, torch, config):
         model = config.instantiation_from_configs(
             conf["model_configs"], class_name="model_class", parameter_name="model_parameters"
         )
+    if job.get("dump"):
+        for name, value in model.named_parameters():
+            dumped[f"{job['id']}:init:{name}"] = value.detach().numpy().copy()
     opt_conf = learner["optimizer_configs"]
     optimizer = get(opt_conf["optimizer_class"])(
         model.parameters(), **(opt_conf.get("optimizer_parameters") or {})
@@ -60,16 +68,21 @@ def train(job, arrays, torch, config):
     xt, yt = (torch.tensor(arrays[f"{job['id']}:{k}"]) for k in ("x_test", "y_test"))
     batch = conf["data_configs"]["data_parameters"]["train_batch_size"]
     generator = torch.Generator().manual_seed(job["seed"])
+    orders, epoch_loss = [], []
     start = time.perf_counter()
     model.train()
     for _ in range(learner["n_epochs"]):
         order = torch.randperm(len(x), generator=generator)
+        orders.append(order)
+        total, steps = 0.0, 0
         for i in range(0, len(x), batch):
             idx = order[i : i + batch]
             optimizer.zero_grad()
             loss = loss_fn(model(x[idx]), y[idx])
             loss.backward()
             optimizer.step()
+            total, steps = total + loss.item(), steps + 1
+        epoch_loss.append(total / steps)
         if scheduler is not None:
             scheduler.step()
     seconds = time.perf_counter() - start
@@ -81,7 +94,13 @@ def train(job, arrays, torch, config):
     if job.get("classification"):
         accuracy = float((torch.round(pred) == yt).float().mean())
     count = sum(p.numel() for p in model.parameters())
-    return {"test_mse": mse, "test_accuracy": accuracy, "seconds": seconds, "parameters": count}
+    result = {"test_mse": mse, "test_accuracy": accuracy, "seconds": seconds,
+              "parameters": count, "epoch_loss": epoch_loss}
+    if job.get("dump"):
+        dumped[f"{job['id']}:orders"] = torch.stack(orders).numpy().astype("int32")
+        result["initial"] = sorted(k for k in dumped if k.startswith(f"{job['id']}:init:"))
+        result["orders"] = f"{job['id']}:orders"
+    return result
 
 
 def main():
@@ -95,13 +114,16 @@ def main():
     torch.set_num_threads(torch_threads)
     arrays = dict(np.load(request))
     jobs = json.loads(str(arrays.pop("__jobs__")))
-    results = {}
+    results, dumped = {}, {}
     for job in jobs:
         with contextlib.redirect_stdout(sys.stderr):
-            results[job["id"]] = train(job, arrays, torch, config)
-        print(job["id"], results[job["id"]], file=sys.stderr, flush=True)
+            results[job["id"]] = train(job, arrays, torch, config, dumped)
+        brief = {k: v for k, v in results[job["id"]].items() if k not in ("epoch_loss", "initial")}
+        print(job["id"], brief, file=sys.stderr, flush=True)
     with open(response, "w") as f:
         json.dump(results, f)
+    if dumped:
+        np.savez(os.path.splitext(response)[0] + ".npz", **dumped)
 
 
 if __name__ == "__main__":

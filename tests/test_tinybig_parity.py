@@ -46,7 +46,6 @@ from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
 
-import keras
 import numpy as np
 import pytest
 from keras import ops
@@ -56,6 +55,9 @@ from keras_rpn import expansions
 from keras_rpn import fusions
 from keras_rpn import reconciliations
 from keras_rpn import remainders
+from tinybig_layout import assign
+from tinybig_layout import set_fusion_weights
+from tinybig_layout import set_remainder_weights
 
 ORACLE_DIR = Path(__file__).resolve().parent / "oracle"
 ORACLE = ORACLE_DIR / "tinybig_oracle.py"
@@ -684,49 +686,6 @@ def _numpy(x):
     return np.asarray(ops.convert_to_numpy(x), dtype=np.float64)
 
 
-def _assign(variable, value):
-    value = np.asarray(value, dtype=np.float64)
-    if tuple(variable.shape) != value.shape:
-        raise AssertionError(
-            f"{variable.path}: keras_rpn's shape is {tuple(variable.shape)}, the mapped "
-            f"tinyBIG parameter has shape {value.shape}"
-        )
-    variable.assign(value.astype(keras.backend.standardize_dtype(variable.dtype)))
-
-
-def _set_remainder_weights(remainder, w_r, b_r):
-    """tinyBIG's `W_r` (n, m) and `b_r` (n,) into a keras_rpn remainder."""
-    if isinstance(remainder, remainders.LinearRemainder):
-        _assign(remainder.kernel, np.transpose(w_r))
-        if remainder.bias is not None:
-            _assign(remainder.bias, b_r)
-    elif remainder.weights:
-        raise AssertionError(
-            f"No parameter mapping for {type(remainder).__name__}: add one to "
-            "_set_remainder_weights in tests/test_tinybig_parity.py"
-        )
-
-
-def _set_fusion_weights(fusion, w):
-    """tinyBIG's flat fusion parameters `w` (l,) into a keras_rpn fusion."""
-    w = np.reshape(w, -1)
-    if type(fusion) is fusions.ParameterizedConcatenationFusion:
-        width, units = fusion.kernel.shape
-        _assign(fusion.kernel, np.reshape(w, (units, width)).T)
-        return
-    variables = fusion.trainable_weights
-    if not variables:
-        if w.size:
-            raise AssertionError(f"{type(fusion).__name__} has no weights, tinyBIG has {w.size}")
-        return
-    if len(variables) != 1:
-        raise AssertionError(
-            f"No parameter mapping for {type(fusion).__name__} ({len(variables)} weights): "
-            "add one to _set_fusion_weights in tests/test_tinybig_parity.py"
-        )
-    _assign(variables[0], np.reshape(w, tuple(variables[0].shape)))
-
-
 def _param_count(layer):
     return int(sum(np.prod(v.shape) for v in layer.trainable_weights))
 
@@ -798,21 +757,21 @@ def _tinybig_head_spec(case):
 def _head_params(case, head, arrays):
     """The tinyBIG parameter dict of a head, and the same values set into `head`."""
     params = {"w": "w"}
-    _assign(head.kernel, arrays["w"])
+    assign(head.kernel, arrays["w"])
     if case.bias:
         params["b"] = "b"
-        _assign(head.bias, arrays["b"])
+        assign(head.bias, arrays["b"])
     remainder = head.remainder
     if isinstance(remainder, remainders.LinearRemainder):
         params["w_remainder"] = "w_remainder"
         if remainder.bias is not None:
             params["b_remainder"] = "b_remainder"
-    _set_remainder_weights(remainder, arrays["w_remainder"], arrays["b_remainder"])
+    set_remainder_weights(remainder, arrays["w_remainder"], arrays["b_remainder"])
     fusion_params = _param_count(head.channel_fusion)
     if fusion_params:
         arrays["w_channel_fusion"] = _rng(case.id + "/fusion").normal(size=(1, fusion_params))
         params["w_channel_fusion"] = "w_channel_fusion"
-        _set_fusion_weights(head.channel_fusion, arrays["w_channel_fusion"])
+        set_fusion_weights(head.channel_fusion, arrays["w_channel_fusion"])
     return params
 
 
@@ -1147,12 +1106,12 @@ def test_values(row, oracle):
             component.units = row.n
         x = arrays["x"].astype("float32")
         component.build(x.shape)
-        _set_remainder_weights(component, arrays["w"], arrays["b"])
+        set_remainder_weights(component, arrays["w"], arrays["b"])
         got = component(x)
         _close(_numpy(got), out["y"], row.tolerance, f"{row.id}: pi(x)")
     elif row.family == "fusion":
         component.build((None, row.num_inputs, row.n))
-        _set_fusion_weights(component, arrays["pool"][: _param_count(component)])
+        set_fusion_weights(component, arrays["pool"][: _param_count(component)])
         stacked = np.stack([arrays[f"x{k}"] for k in range(row.num_inputs)], axis=-2)
         got = component(stacked.astype("float32"))
         _close(_numpy(got), out["y"], row.tolerance, f"{row.id}: fusion")
