@@ -13,6 +13,8 @@ from keras import ops
 
 from keras_rpn import interdependence
 from keras_rpn.interdependence import MatrixOp
+from keras_rpn.interdependence.structured import GATHER_COST
+from keras_rpn.interdependence.structured import choose_kind
 
 RNG = np.random.default_rng(0)
 # One shared input for every case: batch 2, N = 6 instances, m = 4 features.
@@ -155,9 +157,13 @@ def test_structured_ops_are_the_cheap_ones():
     hops = interdependence.get("multihop_chain", h=3, bi_directional=True)
     hops.build((None, 64, 3))
     assert hops.op.kind == "banded" and len(hops.op.offsets) == 7
+    # in-degree 1: sparse from 64 nodes on (GATHER_COST), dense below
     graph = interdependence.get("graph", links=[(i, (5 * i + 1) % 64) for i in range(64)])
     graph.build((None, 64, 3))
-    assert graph.op.kind == "sparse"
+    assert graph.op.kind == "sparse" and graph.op.ell is not None
+    small = interdependence.get("graph", links=[(i, (5 * i + 1) % 32) for i in range(32)])
+    small.build((None, 32, 3))
+    assert small.op.kind == "dense"
     rank = interdependence.get("pagerank", links=chain_links(64))
     rank.build((None, 64, 3))
     assert rank.op.kind == "dense"
@@ -166,12 +172,39 @@ def test_structured_ops_are_the_cheap_ones():
     assert eye.op.kind == "identity"
 
 
-@pytest.mark.parametrize("kind", ["banded", "sparse", "dense"])
+@pytest.mark.parametrize("kind", ["banded", "sparse", "coo", "dense"])
 def test_matrix_op_kinds_equal_the_dense_product(kind):
     a = np.diag(np.arange(1.0, 9.0)) + np.diag(np.full(7, -2.0), 1) + np.diag(np.full(6, 0.5), -2)
     z = RNG.normal(size=(3, 8, 2)).astype("float32")
-    y = numpy_of(MatrixOp(a, kind=kind)(ops.convert_to_tensor(z)))
+    op = MatrixOp(a, kind="sparse" if kind == "coo" else kind)
+    if kind == "coo":
+        op.ell = None
+    y = numpy_of(op(ops.convert_to_tensor(z)))
     np.testing.assert_allclose(y, apply_instance(a, z), rtol=1e-5, atol=1e-5)
+
+
+def test_sparse_or_dense_by_cost():
+    """`choose_kind`: sparse when a gathered row per in-degree (GATHER_COST dense
+    multiply-adds) or an edge of a COO product (SCATTER_COST) is cheaper than the
+    dense `d x d'` product; both forms give the same values."""
+    def ring(n, degree):
+        a = np.zeros((n, n))
+        for j in range(n):
+            a[(5 * j + 7 * np.arange(degree) + 1) % n, j] = 1.0  # not banded
+        return a
+
+    assert choose_kind(ring(GATHER_COST * 4, 4)) == "sparse"
+    assert choose_kind(ring(GATHER_COST * 4 - 4, 4)) == "dense"
+    # A hub: width 128 rules out the source lists; 128 edges * SCATTER_COST <= 256^2
+    hub = np.zeros((256, 256))
+    hub[1:129, 0] = 1.0
+    assert choose_kind(hub) == "sparse" and MatrixOp(hub).ell is None
+    hub[np.arange(0, 200), np.arange(1, 201)] = 2.0  # 328 edges: dense
+    assert choose_kind(hub) == "dense"
+    z = ops.convert_to_tensor(RNG.normal(size=(2, 256, 3)).astype("float32"))
+    for a in (ring(256, 4), hub):
+        dense = numpy_of(MatrixOp(a, kind="dense")(z))
+        np.testing.assert_allclose(numpy_of(MatrixOp(a, kind="sparse")(z)), dense, rtol=1e-5, atol=1e-4)
 
 
 # --------------------------------------------------------------------- basic references
@@ -761,11 +794,12 @@ def test_tinybig_interdependence_configs_import():
 
 def test_sparse_op_with_skewed_degrees_uses_segment_sum():
     hub = [(i, 0) for i in range(1, 40)] + [(i, i + 1) for i in range(1, 39)]  # node 0: in-degree 39
-    xi = interdependence.get("graph", links=hub)
     z = RNG.normal(size=(2, 40, 3)).astype("float32")
-    y = numpy_of(xi(z))
-    assert xi.op.kind == "sparse" and xi.op.ell is None
-    np.testing.assert_allclose(y, apply_instance(ref_adjacency(40, hub), z), rtol=1e-5, atol=1e-5)
-    even = interdependence.get("graph", links=[(i, (i * 7 + 3) % 40) for i in range(40)])
-    np.testing.assert_allclose(numpy_of(even(z)), apply_instance(even.op.a, z), rtol=1e-5, atol=1e-5)
-    assert even.op.ell is not None
+    a = ref_adjacency(40, hub)
+    op = MatrixOp(a, kind="sparse")
+    assert op.ell is None
+    np.testing.assert_allclose(numpy_of(op(z)), apply_instance(a, z), rtol=1e-5, atol=1e-5)
+    even = ref_adjacency(40, [(i, (i * 7 + 3) % 40) for i in range(40)])
+    op = MatrixOp(even, kind="sparse")
+    assert op.ell is not None
+    np.testing.assert_allclose(numpy_of(op(z)), apply_instance(even, z), rtol=1e-5, atol=1e-5)

@@ -8,15 +8,29 @@ its structure once and applies `z -> A^T z` along the mixing axis with one of:
 * `banded` (square `A` whose nonzeros lie on a few diagonals, e.g. a chain or a
   multihop chain): a sum of shifted copies of `z`, each scaled by a per-position
   coefficient vector (a chain is a shifted add);
-* `sparse` (at most one entry in eight nonzero, e.g. a graph): a gather of the source
-  rows of every edge, scaled by the edge weights and summed per target: as padded
-  per-target lists (one gather and one weighted sum) when the largest in-degree is at
-  most twice the mean, else with `segment_sum` (a COO product); either way the cost is
-  proportional to the number of edges;
+* `sparse` (e.g. a graph): a gather of the source rows of the edges, scaled by the
+  edge weights and summed per target, when the cost model below says it is cheaper
+  than the dense product;
 * `dense`: one `einsum` with `A`.
 
 All index tables and coefficients are numpy constants, so the ops have static shapes
 and jit-compile on every backend.
+
+Cost model (sparse or dense). The dense product costs `d d'` multiply-adds per
+feature column. A sparse matrix is applied in one of two layouts:
+
+* padded per-target source lists (`width` = the largest in-degree): `width` gathers
+  of the whole `(..., d', f)` slab, each scaled and added. One gathered row costs
+  about `GATHER_COST` dense multiply-adds, so this layout is chosen when
+  `width * GATHER_COST <= d`;
+* a COO product (gather every edge, `segment_sum` per target), for skewed in-degrees
+  (a hub makes `width` large): about `SCATTER_COST` multiply-adds per edge, chosen
+  when `nnz * SCATTER_COST <= d d'`.
+
+Otherwise the matrix is applied dense. The two constants are measured, on one CPU
+core, by `python benchmarks/interdependence.py --threads 1 --sweep` on JAX and
+PyTorch (the table in `benchmarks/README.md`): a graph of in-degree 8 is cheaper
+sparse from about 512 nodes on, one of in-degree 32 from about 2048.
 """
 
 import numpy as np
@@ -24,8 +38,18 @@ from keras import ops
 
 #: A square matrix with at most this many nonzero diagonals is applied as shifted adds.
 MAX_BANDS = 8
-#: A matrix with at most this fraction of nonzero entries is applied as a sparse product.
-MAX_SPARSE_DENSITY = 0.125
+#: Dense multiply-adds one gathered row costs (padded source lists), measured.
+GATHER_COST = 64
+#: Dense multiply-adds one edge of a COO product (gather + segment_sum) costs, measured.
+SCATTER_COST = 256
+
+
+def _in_degrees(cols, d_out):
+    return np.bincount(cols, minlength=d_out)
+
+
+def _gather_width(cols, d_out):
+    return int(_in_degrees(cols, d_out).max()) if len(cols) else 0
 
 
 def choose_kind(a):
@@ -40,7 +64,7 @@ def choose_kind(a):
         bands = np.unique(rows - cols)
         if len(bands) <= MAX_BANDS and 2 * len(bands) < d:
             return "banded"
-    if len(rows) <= MAX_SPARSE_DENSITY * d * d_out:
+    if _gather_width(cols, d_out) * GATHER_COST <= d or len(rows) * SCATTER_COST <= d * d_out:
         return "sparse"
     return "dense"
 
@@ -81,12 +105,12 @@ class MatrixOp:
             self.sources = rows[order].astype("int32")
             self.targets = cols[order].astype("int32")
             self.values = a[rows[order], cols[order]]
-            # Padded per-target source lists (ELL layout) when degrees are even enough:
-            # one gather and one weighted sum, faster than a segment sum on every backend.
-            degrees = np.bincount(self.targets, minlength=d_out)
-            width = int(degrees.max()) if len(degrees) else 0
+            # Padded per-target source lists: `width` gathers and weighted adds, when
+            # the cost model allows it or the in-degrees are even; else a COO product.
+            degrees = _in_degrees(self.targets, d_out)
+            width = _gather_width(self.targets, d_out)
             self.ell = None
-            if width * d_out <= 2 * len(self.values):
+            if width * GATHER_COST <= d or width * d_out <= 2 * len(self.values):
                 starts = np.concatenate([[0], np.cumsum(degrees)[:-1]])
                 slot = np.arange(len(self.targets)) - starts[self.targets]
                 index = np.full((d_out, width), d, dtype="int32")  # d: a zero row
@@ -127,12 +151,18 @@ class MatrixOp:
                 out = part if out is None else out + part
             return out
         if self.ell is not None:
+            # One gather per slot of the source lists (one (..., d', f) slab each),
+            # never a (..., d', width, f) intermediate.
             index, weight = self.ell
             rank = len(z.shape)
             padded = ops.pad(z, [(0, 0)] * (rank - 2) + [(0, 1), (0, 0)])
-            gathered = ops.take(padded, index.reshape(-1), axis=-2)
-            gathered = ops.reshape(gathered, tuple(ops.shape(z)[:-2]) + index.shape + (z.shape[-1],))
-            return ops.einsum("...jkf,jk->...jf", gathered, ops.cast(weight, dtype))
+            out = None
+            for k in range(index.shape[1]):
+                part = ops.take(padded, index[:, k], axis=-2)
+                if not np.all(weight[:, k] == 1.0):
+                    part = part * ops.cast(weight[:, k][:, None], dtype)
+                out = part if out is None else out + part
+            return out
         # sparse: gather the source rows of every edge, scale, sum per target.
         moved = ops.moveaxis(z, -2, 0)
         gathered = ops.take(moved, self.sources, axis=0)
