@@ -6,7 +6,10 @@
 * `auto_symbolic(model, x)` / `formula(model, x)`: every edge function of a
   separable (spline, RBF, ...) model matched against a candidate library
   (`fit_function`), composed into a formula of the inputs;
-* `to_latex(exprs)`, `round_floats(expr)`, `evaluate(exprs, x)`.
+* `lock(model, x)`: the fitted candidates locked into a trainable model of
+  `SymbolicDense` layers (`c f(a x + b) + d` per edge), to fine-tune with `fit`
+  and `export` (pykan's auto-symbolic then retraining);
+* `to_latex(exprs)`, `round_floats(expr)`, `simplify(expr)`, `evaluate(exprs, x)`.
 
 sympy is imported only when a function needs it.
 """
@@ -15,18 +18,26 @@ from keras_rpn.symbolic.export import evaluate
 from keras_rpn.symbolic.export import export
 from keras_rpn.symbolic.export import round_floats
 from keras_rpn.symbolic.export import to_latex
+from keras_rpn.symbolic.fit import NAMES
 from keras_rpn.symbolic.fit import EdgeFit
 from keras_rpn.symbolic.fit import auto_symbolic
 from keras_rpn.symbolic.fit import fit_function
 from keras_rpn.symbolic.fit import formula
+from keras_rpn.symbolic.fit import simplify
+from keras_rpn.symbolic.locked import SymbolicDense
+from keras_rpn.symbolic.locked import lock
 
 __all__ = [
+    "NAMES",
     "EdgeFit",
+    "SymbolicDense",
     "auto_symbolic",
     "evaluate",
     "export",
     "fit_function",
     "formula",
+    "lock",
     "round_floats",
+    "simplify",
     "to_latex",
 ]

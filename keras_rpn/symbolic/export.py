@@ -131,16 +131,22 @@ def head_expressions(head, symbols):
 
 
 def layer_expressions(layer, symbols):
-    """The outputs of a built `RPNLayer` or `RPNHead` as sympy expressions."""
+    """The outputs of a built `RPNLayer`, `RPNHead` or symbolic layer as sympy expressions."""
+    if hasattr(layer, "symbolic_expressions"):  # e.g. SymbolicDense
+        return layer.symbolic_expressions(symbols)
     if isinstance(layer, RPNHead):
         return head_expressions(layer, symbols)
     outputs = [head_expressions(head, symbols) for head in layer.heads]
     return [sympy_activation(layer.activation, e) for e in _fuse(layer.head_fusion, outputs)]
 
 
+def _exportable(layer):
+    return isinstance(layer, (RPNHead, RPNLayer)) or hasattr(layer, "symbolic_expressions")
+
+
 def layers_of(obj):
-    """The chain of RPN layers/heads that `obj` applies, in order."""
-    if isinstance(obj, (RPNHead, RPNLayer)):
+    """The chain of RPN (or symbolic) layers/heads that `obj` applies, in order."""
+    if _exportable(obj):
         return [obj]
     if hasattr(obj, "rpn_layers"):
         groups = getattr(obj, "postprocessing_groups", lambda: [])()
@@ -150,7 +156,7 @@ def layers_of(obj):
     if isinstance(obj, keras.Sequential):
         layers = [layer for layer in obj.layers if not isinstance(layer, keras.layers.InputLayer)]
         for layer in layers:
-            if not isinstance(layer, (RPNHead, RPNLayer)):
+            if not _exportable(layer):
                 raise ValueError(f"{obj.name} holds {layer.name}, which is not an RPN layer.")
         return layers
     raise TypeError(
@@ -160,6 +166,8 @@ def layers_of(obj):
 
 
 def input_width(layer):
+    if hasattr(layer, "symbolic_expressions"):
+        return layer.input_dim
     head = layer if isinstance(layer, RPNHead) else layer.heads[0]
     if not head.built or not head.input_spec or not head.input_spec.axes:
         raise ValueError(f"{layer.name} is not built: call it on data first.")

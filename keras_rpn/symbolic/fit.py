@@ -119,16 +119,35 @@ def fit_function(t, y, candidates=None, tolerance=1e-3, a_range=(-10.0, 10.0), s
     return min(eligible, key=lambda f: (f.complexity, -f.r2))
 
 
-def auto_symbolic(model, x, candidates=None, tolerance=1e-3, prune_below=1e-3):
+def _layer_candidates(candidates, count):
+    """`candidates` as one list (or None) per layer."""
+    if candidates is None or isinstance(candidates, str):
+        return [candidates and [candidates]] * count
+    candidates = list(candidates)
+    if candidates and all(c is None or isinstance(c, (list, tuple)) for c in candidates):
+        if len(candidates) != count:
+            raise ValueError(
+                f"candidates has {len(candidates)} per-layer lists for {count} layers. "
+                f"Received: candidates={candidates!r}"
+            )
+        return candidates
+    return [candidates] * count
+
+
+def auto_symbolic(model, x, candidates=None, tolerance=1e-3, prune_below=1e-3, overrides=None):
     """Fits a candidate formula to every edge of a separable model.
 
     Args:
         model: an `RPNLayer`, `RPN` model or `Sequential` of separable layers
             (`KANDense`, B-spline/RBF/polynomial heads with linear fusions).
         x: samples of the model input, `(N, m)`.
-        candidates, tolerance: see `fit_function`.
+        candidates: names from `NAMES` for every edge (default: all), or one list
+            (or `None`) per layer, e.g. `[["x"], ["x^2"]]`.
+        tolerance: see `fit_function`.
         prune_below: edges whose score (see `keras_rpn.prune`), relative to the
             layer's largest, is below this become constants.
+        overrides: `{(layer, i, j): name or names}`: the candidates of edge
+            `j -> i` of layer number `layer` (e.g. `{(0, 0, 0): "gaussian"}`).
 
     Returns:
         A list (one per layer) of `(layer, fits, offset)`: `fits[i][j]` the
@@ -138,8 +157,16 @@ def auto_symbolic(model, x, candidates=None, tolerance=1e-3, prune_below=1e-3):
     from keras_rpn.pruning import edge_scores
 
     layers, inputs, scores = edge_scores(model, x)
+    per_layer = _layer_candidates(candidates, len(layers))
+    overrides = dict(overrides or {})
+    for key in overrides:
+        if not (isinstance(key, tuple) and len(key) == 3 and 0 <= key[0] < len(layers)):
+            raise ValueError(
+                f"overrides keys are (layer, output, input) with layer < {len(layers)}. "
+                f"Received: {key!r}"
+            )
     result = []
-    for layer, h, score in zip(layers, inputs, scores, strict=True):
+    for index, (layer, h, score) in enumerate(zip(layers, inputs, scores, strict=True)):
         terms, offset = interpret.contributions(layer, h)
         n, m = score.shape
         relative = score / max(score.max(), 1e-30)
@@ -147,34 +174,60 @@ def auto_symbolic(model, x, candidates=None, tolerance=1e-3, prune_below=1e-3):
         for i in range(n):
             row = []
             for j in range(m):
+                names = overrides.get((index, i, j), per_layer[index])
+                if isinstance(names, str):
+                    names = [names]
                 if relative[i, j] < prune_below:
                     row.append(EdgeFit("0", 0.0, 0.0, 0.0, float(terms[:, j, i].mean()), 1.0, 0))
                 else:
-                    row.append(fit_function(h[:, j], terms[:, j, i], candidates, tolerance))
+                    row.append(fit_function(h[:, j], terms[:, j, i], names, tolerance))
             fits.append(row)
         result.append((layer, fits, np.asarray(offset, dtype="float64")))
     return result
 
 
-def formula(model, x, input_names=None, candidates=None, tolerance=1e-3, prune_below=1e-3):
+def activations_of(layer):
+    """The activations a separable layer applies after summing its edges, in order."""
+    heads = getattr(layer, "heads", [layer])
+    activations = [heads[0].activation] if len(heads) == 1 else []
+    if hasattr(layer, "heads"):
+        activations.append(layer.activation)
+    return activations
+
+
+def formula(model, x, input_names=None, candidates=None, tolerance=1e-3, prune_below=1e-3,
+            overrides=None):  # fmt: skip
     """The model's formula from fitted edge functions, as sympy expressions.
+
+    Arguments as `auto_symbolic`. To fine-tune the fitted edges before reading
+    the formula, `lock` them instead.
 
     Returns:
         `(exprs, fits)`: one sympy expression per output, and the per-layer fits of
         `auto_symbolic`.
     """
-    fitted = auto_symbolic(model, x, candidates, tolerance, prune_below)
+    fitted = auto_symbolic(model, x, candidates, tolerance, prune_below, overrides)
     exprs = make_symbols(np.asarray(x).shape[1], input_names)
     for layer, fits, offset in fitted:
-        heads = getattr(layer, "heads", [layer])
-        activations = [heads[0].activation] if len(heads) == 1 else []
-        if hasattr(layer, "heads"):
-            activations.append(layer.activation)
         outputs = []
         for i, row in enumerate(fits):
             e = float(offset[i]) + sum(fit.expression(exprs[j]) for j, fit in enumerate(row))
-            for activation in activations:
+            for activation in activations_of(layer):
                 e = sympy_activation(activation, e)
             outputs.append(e)
         exprs = outputs
     return exprs, fitted
+
+
+def simplify(expr, precision=4, drop_below=1e-3):
+    """A readable form of a fitted formula: polynomials multiplied out, floats below
+    `drop_below` in absolute value set to 0, the others rounded to `precision`
+    significant digits (`exp(a + b)` is not split).
+    """
+    sp = import_sympy()
+    from keras_rpn.symbolic.export import round_floats
+
+    expr = sp.expand(sp.sympify(expr), power_exp=False, power_base=False, log=False)
+    small = {f: sp.Integer(0) for f in expr.atoms(sp.Float) if abs(float(f)) < drop_below}
+    expr = sp.expand(expr.xreplace(small), power_exp=False, power_base=False, log=False)
+    return round_floats(expr, precision)

@@ -1,0 +1,200 @@
+"""Locked symbolic edges: the fitted formulas put back into a trainable model.
+
+`SymbolicDense` computes, for every output `i`,
+```
+y_i = activation( sum_j c_ij f_ij(a_ij x_j + b_ij) + d_ij )
+```
+with each edge's `f_ij` a named candidate of the library (`keras_rpn.symbolic.NAMES`,
+or `"0"` for a removed edge) and `a, b, c, d` trainable. `lock(model, x)` replaces the
+spline/RBF edge functions of a separable model by their fitted candidates
+(`auto_symbolic`), ready for `model.fit`; `export` then reads the formula back
+from the locked parameters.
+"""
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_rpn import validation
+from keras_rpn.symbolic.fit import NAMES
+from keras_rpn.symbolic.fit import _candidates
+from keras_rpn.symbolic.fit import activations_of
+from keras_rpn.symbolic.fit import auto_symbolic
+
+# Where a candidate is undefined the layer clamps its argument (the formula itself
+# is undefined there): sqrt and log at 1e-8, 1/x at |u| >= 1e-3.
+_EPS = 1e-8
+
+
+def _reciprocal(u):
+    return 1.0 / ops.where(u < 0, ops.minimum(u, -1e-3), ops.maximum(u, 1e-3))
+
+
+_FUNCTIONS = {
+    "x": lambda u: u,
+    "x^2": ops.square,
+    "x^3": lambda u: u * u * u,
+    "exp": ops.exp,
+    "log": lambda u: ops.log(ops.maximum(u, _EPS)),
+    "sin": ops.sin,
+    "tan": ops.tan,
+    "tanh": ops.tanh,
+    "sqrt": lambda u: ops.sqrt(ops.maximum(u, _EPS)),
+    "1/x": _reciprocal,
+    "abs": ops.abs,
+    "gaussian": lambda u: ops.exp(-ops.square(u)),
+}
+
+
+@keras.saving.register_keras_serializable(package="keras_rpn")
+class SymbolicDense(keras.layers.Layer):
+    """A dense layer of named symbolic edge functions with trainable affine parameters.
+
+    ```
+    y_i = activation( sum_j c_ij f_ij(a_ij x_j + b_ij) + d_ij )
+    ```
+    as pykan's locked ("fixed symbolic") edges. `a`, `b`, `c`, `d` are weights of
+    shape `(units, input_dim)`, initialised to `1, 0, 1, 0` (`lock` sets them to
+    the fitted values). Where a candidate is undefined (`sqrt`, `log` of negative
+    numbers, `1/x` at 0) the layer clamps its argument.
+
+    Args:
+        functions: `units` rows of `input_dim` names, `functions[i][j]` the
+            function of edge `j -> i`: one of `keras_rpn.symbolic.NAMES` or `"0"`
+            (a removed edge: the constant `d_ij`).
+        activation: activation of the output (default none).
+        **kwargs: base `Layer` arguments.
+
+    Example:
+    >>> layer = SymbolicDense([["sin", "x^2"]])  # y = c sin(a x_1 + b) + c' (a' x_2 + b')^2 + d + d'
+    >>> layer(np.zeros((4, 2))).shape
+    (4, 1)
+    """
+
+    def __init__(self, functions, activation=None, **kwargs):
+        super().__init__(**kwargs)
+        rows = [list(row) for row in functions] if isinstance(functions, (list, tuple)) else []
+        if not rows or not rows[0] or any(len(row) != len(rows[0]) for row in rows):
+            raise ValueError(
+                "functions must be a non-empty list of equal-length rows of names (one row "
+                f"per output, one name per input). Received: functions={functions!r}"
+            )
+        known = set(NAMES) | {"0"}
+        for row in rows:
+            for name in row:
+                if name not in known:
+                    raise ValueError(
+                        f"Unknown function {name!r} in functions. Known: "
+                        f"{', '.join(NAMES)}, or '0' for a removed edge."
+                    )
+        self.functions = rows
+        self.units = len(rows)
+        self.input_dim = len(rows[0])
+        self.activation = validation.activation("activation", activation)
+        table = np.array(rows)
+        self._masks = [(name, table == name) for name in NAMES if np.any(table == name)]
+
+    def build(self, input_shape):
+        if input_shape[-1] != self.input_dim:
+            raise ValueError(
+                f"{self.name} has {self.input_dim} inputs per output in functions; "
+                f"received inputs of shape {tuple(input_shape)}."
+            )
+        shape = (self.units, self.input_dim)
+        for name, value in (("a", "ones"), ("b", "zeros"), ("c", "ones"), ("d", "zeros")):
+            setattr(self, name, self.add_weight(name=name, shape=shape, initializer=value))
+
+    def call(self, inputs):
+        u = ops.expand_dims(inputs, -2) * self.a + self.b  # (..., units, input_dim)
+        edges = ops.zeros_like(u)
+        for name, mask in self._masks:
+            edges = edges + ops.where(mask, _FUNCTIONS[name](u), 0.0)
+        return self.activation(ops.sum(edges * self.c + self.d, axis=-1))
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def set_edges(self, fits, offset=None):
+        """Sets `a, b, c, d` from `fits[i][j]` (`EdgeFit`s); `offset[i]` joins `d_i0`."""
+        values = np.array([[[f.a, f.b, f.c, f.d] for f in row] for row in fits], dtype="float64")
+        if values.shape[:2] != (self.units, self.input_dim):
+            raise ValueError(
+                f"{self.name}: expected {self.units} x {self.input_dim} fits. Received "
+                f"{values.shape[0]} x {values.shape[1]}."
+            )
+        if offset is not None:
+            values[:, 0, 3] += np.asarray(offset, dtype="float64")
+        for k, weight in enumerate((self.a, self.b, self.c, self.d)):
+            weight.assign(values[..., k].astype(weight.dtype))
+
+    def symbolic_expressions(self, symbols):
+        """The outputs as sympy expressions of `symbols`, from the current parameters."""
+        from keras_rpn.symbolic.export import sympy_activation
+
+        table = _candidates()
+        a, b, c, d = (
+            np.asarray(ops.convert_to_numpy(w), dtype="float64")
+            for w in (self.a, self.b, self.c, self.d)
+        )
+        outputs = []
+        for i, row in enumerate(self.functions):
+            e = 0.0
+            for j, name in enumerate(row):
+                e += float(d[i, j])
+                if name != "0":
+                    e += float(c[i, j]) * table[name][1](float(a[i, j]) * symbols[j] + float(b[i, j]))
+            outputs.append(sympy_activation(self.activation, e))
+        return outputs
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "functions": [list(row) for row in self.functions],
+                "activation": validation.serialize_activation("activation", self.activation),
+            }
+        )
+        return config
+
+
+def lock(model, x=None, fits=None, candidates=None, tolerance=1e-3, prune_below=1e-3,
+         overrides=None):  # fmt: skip
+    """A model whose edge functions are the fitted candidates, locked and trainable.
+
+    Every separable layer of `model` becomes a `SymbolicDense` whose edges are the
+    candidates `auto_symbolic` fitted to the learned functions on `x` (or the given
+    `fits`), with the fitted `a, b, c, d` as starting values: fine-tune it with
+    `model.fit`, then read the formula with `keras_rpn.symbolic.export`.
+
+    Args:
+        model: an `RPNLayer`, `RPN` model or `Sequential` of separable layers.
+        x: samples of the model input, `(N, m)` (unless `fits` is given).
+        fits: the result of `auto_symbolic(model, x, ...)`, to lock as they are.
+        candidates, tolerance, prune_below, overrides: see `auto_symbolic`.
+
+    Returns:
+        A `keras.Sequential` of `SymbolicDense` layers (not compiled).
+
+    Example:
+    >>> locked = keras_rpn.symbolic.lock(kan, x, candidates=[["x"], ["x^2"]])
+    >>> locked.compile("adam", "mse"); locked.fit(x, y)
+    >>> keras_rpn.symbolic.simplify(keras_rpn.symbolic.export(locked)[0])
+    """
+    if fits is None:
+        if x is None:
+            raise ValueError("lock needs samples x of the model input, or fits. Received neither.")
+        fits = auto_symbolic(model, x, candidates, tolerance, prune_below, overrides)
+    layers = []
+    for layer, rows, offset in fits:
+        nonlinear = [a for a in activations_of(layer) if a is not keras.activations.linear]
+        if len(nonlinear) > 1:
+            raise ValueError(
+                f"{layer.name} applies two activations (head and layer): a SymbolicDense "
+                "holds one. Use one of them."
+            )
+        functions = [[f.name for f in row] for row in rows]
+        locked = SymbolicDense(functions, activation=nonlinear[0] if nonlinear else None)
+        locked.build((None, len(functions[0])))
+        locked.set_edges(rows, offset)
+        layers.append(locked)
+    return keras.Sequential([keras.Input((layers[0].input_dim,))] + layers)

@@ -1,0 +1,143 @@
+"""Locked symbolic edges: `SymbolicDense`, `symbolic.lock`, fine-tuning, save/load."""
+
+import keras
+import numpy as np
+import pytest
+import sympy as sp
+from keras import ops
+from keras.src.testing import TestCase
+
+from keras_rpn import symbolic
+from keras_rpn.layers import KANDense
+from keras_rpn.symbolic import EdgeFit
+from keras_rpn.symbolic import SymbolicDense
+
+# Independent numpy references of the library's candidates.
+NUMPY = {
+    "x": lambda u: u,
+    "x^2": lambda u: u**2,
+    "x^3": lambda u: u**3,
+    "exp": np.exp,
+    "log": np.log,
+    "sin": np.sin,
+    "tan": np.tan,
+    "tanh": np.tanh,
+    "sqrt": np.sqrt,
+    "1/x": lambda u: 1 / u,
+    "abs": np.abs,
+    "gaussian": lambda u: np.exp(-(u**2)),
+    "0": lambda u: 0 * u,
+}
+NAMES = list(NUMPY)  # every candidate and the removed edge "0": 13 inputs
+X = np.random.default_rng(0).uniform(-1, 1, (32, len(NAMES))).astype("float32")
+
+
+def numpy(x):
+    return np.asarray(ops.convert_to_numpy(x), dtype="float64")
+
+
+def r2_score(pred, truth):
+    return 1 - np.sum((pred - truth) ** 2) / np.sum((truth - truth.mean()) ** 2)
+
+
+@pytest.mark.parametrize("activation", [None, "tanh"])
+def test_locked_layer_equals_numpy_and_its_formula(activation):
+    rng = np.random.default_rng(1)
+    layer = SymbolicDense([NAMES, NAMES[::-1]], activation=activation)
+    layer.build(X.shape)
+    # a x + b in [0.2, 1] on X: inside every candidate's domain
+    a, b = np.full((2, len(NAMES)), 0.4), np.full((2, len(NAMES)), 0.6)
+    c, d = rng.normal(size=(2, len(NAMES))), rng.normal(size=(2, len(NAMES)))
+    for weight, value in zip((layer.a, layer.b, layer.c, layer.d), (a, b, c, d), strict=True):
+        weight.assign(value.astype("float32"))
+    x = X.astype("float64")
+    expected = np.stack(
+        [
+            sum(
+                c[i, j] * NUMPY[name](a[i, j] * x[:, j] + b[i, j]) + d[i, j]
+                for j, name in enumerate(row)
+            )
+            for i, row in enumerate(layer.functions)
+        ],
+        axis=1,
+    )
+    if activation:
+        expected = np.tanh(expected)
+    np.testing.assert_allclose(numpy(layer(X)), expected, rtol=1e-4, atol=1e-4)
+    exprs = symbolic.export(layer)
+    np.testing.assert_allclose(symbolic.evaluate(exprs, X), numpy(layer(X)), rtol=1e-4, atol=1e-4)
+
+
+def test_keras_run_layer_test():
+    case = TestCase()
+    case.setUp()
+    case.run_layer_test(
+        SymbolicDense,
+        init_kwargs={"functions": [["sin", "x^2", "0"], ["gaussian", "x", "tanh"]]},
+        input_shape=(2, 3),
+        expected_output_shape=(2, 2),
+        expected_num_trainable_weights=4,
+        expected_num_losses=0,
+        supports_masking=False,
+    )
+
+
+def test_bad_functions_are_refused():
+    with pytest.raises(ValueError, match="Unknown function 'cosh'"):
+        SymbolicDense([["sin", "cosh"]])
+    with pytest.raises(ValueError, match="equal-length rows"):
+        SymbolicDense([["sin", "x"], ["x"]])
+    with pytest.raises(ValueError, match="received inputs of shape"):
+        SymbolicDense([["sin", "x"]])(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="needs samples x"):
+        symbolic.lock(keras.Sequential([keras.Input((2,)), KANDense(1)]))
+
+
+def test_lock_gives_the_fitted_formula_and_saves(tmp_path):
+    """lock == formula with the same fits; forced candidates; .keras round trip."""
+    x = X[:, :2]
+    kan = keras.Sequential([keras.Input((2,)), KANDense(2, grid_size=4), KANDense(1, grid_size=4)])
+    candidates = [["x", "sin"], ["x^2"]]
+    overrides = {(0, 1, 0): "gaussian"}
+    fits = symbolic.auto_symbolic(kan, x, candidates=candidates, overrides=overrides)
+    locked = symbolic.lock(kan, fits=fits)
+    names = [layer.functions for layer in locked.layers]
+    assert names[1] == [["x^2", "x^2"]]
+    assert names[0][1][0] == "gaussian" and {names[0][0][0], names[0][0][1]} <= {"x", "sin"}
+    exprs, _ = symbolic.formula(kan, x, candidates=candidates, overrides=overrides)
+    np.testing.assert_allclose(
+        numpy(locked(x)), symbolic.evaluate(exprs, x), rtol=1e-4, atol=1e-4
+    )
+    path = tmp_path / "locked.keras"
+    locked.save(path)
+    loaded = keras.saving.load_model(path)
+    assert [layer.functions for layer in loaded.layers] == names
+    np.testing.assert_array_equal(numpy(loaded(x)), numpy(locked(x)))
+
+
+def test_fine_tuning_locked_squares_recovers_x_times_y():
+    """Hidden edges locked to `x`, output edges to `x^2`, started off the solution:
+    fine-tuning finds `x y = ((x + y)^2 - (x - y)^2) / 4`."""
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, (256, 2)).astype("float32")
+    y = x[:, :1] * x[:, 1:]
+
+    def edge(name, a, b, c, d):
+        return EdgeFit(name, a, b, c, d, r2=1.0, complexity=1)
+
+    hidden = [[edge("x", 0.8, 0.1, 1.0, 0.0), edge("x", 1.2, 0.0, 1.0, 0.1)],
+              [edge("x", 0.9, 0.0, 1.0, 0.0), edge("x", -0.7, 0.2, 1.0, 0.0)]]  # fmt: skip
+    output = [[edge("x^2", 1.0, 0.1, 0.3, 0.0), edge("x^2", 1.0, 0.0, -0.2, 0.0)]]
+    kan = keras.Sequential([keras.Input((2,)), KANDense(2), KANDense(1)])
+    fits = [(kan.layers[0], hidden, np.zeros(2)), (kan.layers[1], output, np.zeros(1))]
+    locked = symbolic.lock(kan, fits=fits)
+    locked.compile(keras.optimizers.Adam(0.02), "mse")
+    locked.fit(x, y, epochs=150, batch_size=256, verbose=0)
+    (expr,) = symbolic.export(locked, input_names=["x", "y"])
+    held_out = rng.uniform(-1, 1, (400, 2))
+    truth = held_out[:, 0] * held_out[:, 1]
+    assert r2_score(symbolic.evaluate([expr], held_out, ["x", "y"])[:, 0], truth) >= 0.999
+    simple = symbolic.simplify(expr, precision=2, drop_below=0.02)
+    x_, y_ = sp.symbols("x y", real=True)
+    assert simple == sp.Float(1.0) * x_ * y_, simple
