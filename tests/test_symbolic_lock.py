@@ -105,9 +105,7 @@ def test_lock_gives_the_fitted_formula_and_saves(tmp_path):
     assert names[1] == [["x^2", "x^2"]]
     assert names[0][1][0] == "gaussian" and {names[0][0][0], names[0][0][1]} <= {"x", "sin"}
     exprs, _ = symbolic.formula(kan, x, candidates=candidates, overrides=overrides)
-    np.testing.assert_allclose(
-        numpy(locked(x)), symbolic.evaluate(exprs, x), rtol=1e-4, atol=1e-4
-    )
+    np.testing.assert_allclose(numpy(locked(x)), symbolic.evaluate(exprs, x), rtol=1e-4, atol=1e-4)
     path = tmp_path / "locked.keras"
     locked.save(path)
     loaded = keras.saving.load_model(path)

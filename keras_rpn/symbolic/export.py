@@ -208,7 +208,8 @@ def export(obj, input_names=None, expand=False):
     for layer in layers:
         hidden = make_symbols(len(exprs), [f"_h{j}" for j in range(len(exprs))])
         out = layer_expressions(layer, hidden)
-        exprs = [e.xreplace(dict(zip(hidden, exprs))) if hasattr(e, "xreplace") else e for e in out]
+        substitution = dict(zip(hidden, exprs, strict=True))
+        exprs = [e.xreplace(substitution) if hasattr(e, "xreplace") else e for e in out]
         exprs = [sp.sympify(e) for e in exprs]
     return [sp.expand(e) for e in exprs] if expand else exprs
 

@@ -66,7 +66,7 @@ class SymbolicDense(keras.layers.Layer):
         **kwargs: base `Layer` arguments.
 
     Example:
-    >>> layer = SymbolicDense([["sin", "x^2"]])  # y = c sin(a x_1 + b) + c' (a' x_2 + b')^2 + d + d'
+    >>> layer = SymbolicDense([["sin", "x^2"]])  # c sin(a x_1 + b) + c' (a' x_2 + b')^2 + d + d'
     >>> layer(np.zeros((4, 2))).shape
     (4, 1)
     """
@@ -142,7 +142,8 @@ class SymbolicDense(keras.layers.Layer):
             for j, name in enumerate(row):
                 e += float(d[i, j])
                 if name != "0":
-                    e += float(c[i, j]) * table[name][1](float(a[i, j]) * symbols[j] + float(b[i, j]))
+                    u = float(a[i, j]) * symbols[j] + float(b[i, j])
+                    e += float(c[i, j]) * table[name][1](u)
             outputs.append(sympy_activation(self.activation, e))
         return outputs
 
