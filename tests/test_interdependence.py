@@ -783,13 +783,88 @@ def test_tinybig_interdependence_configs_import():
     assert model.count_params() == 1 * (5 + 3) + 2 * 3
     again = config.from_tinybig(config.to_tinybig(model))
     assert again.count_params() == model.count_params()
-    with pytest.raises(NotImplementedError, match="instance axis"):
-        config.from_tinybig({"model_configs": {"model_class": "tinybig.model.rpn", "model_parameters": {
-            "layer_configs": [{"layer_class": "tinybig.module.rpn_layer", "layer_parameters": {"m": 5, "n": 2, "head_configs": [{
-                "head_class": "tinybig.module.rpn_head", "head_parameters": {
-                    "data_transformation_configs": {"function_class": "tinybig.expansion.identity_expansion"},
-                    "instance_interdependence_configs": {"function_class": "tinybig.interdependence.chain_interdependence",
-                                                         "function_parameters": {"b": 4, "m": 5, "chain_length": 4}}}}]}}]}}})
+
+
+# tinyBIG's current config schema (docs/notes/configs): a chain over the b = 6 rows of
+# its batch in layer 1 (after a Taylor expansion), a graph over them in layer 2.
+INSTANCE_YAML = """
+configurations:
+  model_configs:
+    model_class: tinybig.model.rpn
+    model_parameters:
+      name: reconciled_polynomial_network
+      depth: 2
+      depth_alloc: [1, 1]
+      layer_configs:
+        - layer_class: tinybig.module.rpn_layer
+          layer_parameters:
+            m: 4
+            n: 3
+            width: 1
+            head_configs:
+              - head_class: tinybig.module.rpn_head
+                head_parameters:
+                  m: 4
+                  n: 3
+                  channel_num: 1
+                  data_transformation_configs:
+                    function_class: tinybig.expansion.taylor_expansion
+                    function_parameters: {name: taylor_expansion, d: 2}
+                  parameter_fabrication_configs:
+                    function_class: tinybig.reconciliation.identity_reconciliation
+                    function_parameters: {name: identity_reconciliation, enable_bias: true}
+                  instance_interdependence_configs:
+                    function_class: tinybig.interdependence.chain_interdependence
+                    function_parameters: {b: 6, m: 4, interdependence_type: instance, chain_length: 6}
+                  remainder_configs:
+                    function_class: tinybig.remainder.zero_remainder
+        - layer_class: tinybig.module.rpn_layer
+          layer_parameters:
+            m: 3
+            n: 2
+            head_configs:
+              - head_class: tinybig.module.rpn_head
+                head_parameters:
+                  data_transformation_configs:
+                    function_class: tinybig.expansion.identity_expansion
+                  parameter_fabrication_configs:
+                    function_class: tinybig.reconciliation.lorr_reconciliation
+                    function_parameters: {r: 1}
+                  instance_interdependence_configs:
+                    function_class: tinybig.interdependence.graph_interdependence
+                    function_parameters: {b: 6, m: 3, interdependence_type: instance, nodes: [0, 1, 2, 3, 4, 5],
+                                          links: [[0, 1], [1, 2], [2, 0], [1, 3]]}
+"""
+
+
+def test_tinybig_model_config_with_instance_interdependence_imports():
+    """The instance axis of the imported model is tinyBIG's `b` rows: inputs (batch, 6, 4);
+    each sample is mixed on its own (tinyBIG's batch of 6 rows is one sample here)."""
+    from keras_rpn import config
+    from keras_rpn import models
+
+    model = config.from_tinybig(INSTANCE_YAML)
+    assert model.instances == N
+    # tinyBIG's l: layer 1 n D + n (bias) = 3 * (4 + 16) + 3, layer 2 lorr r (n + m) = 1 * (2 + 3)
+    assert model.count_params() == 3 * (4 + 16) + 3 + 1 * (2 + 3)
+    y = numpy_of(model(X))
+    assert y.shape == (2, N, 2)
+    first, second = model.rpn_layers[0].heads[0], model.rpn_layers[1].heads[0]
+    w1, b1 = numpy_of(first.kernel).reshape(3, 20), numpy_of(first.bias)
+    taylor = np.concatenate([X, np.einsum("bni,bnj->bnij", X, X).reshape(2, N, 16)], axis=-1)
+    h = apply_instance(ref_adjacency(N, chain_links(N), self_dep=True), taylor) @ w1.T + b1
+    a, b = (numpy_of(t) for t in np.split(numpy_of(second.kernel)[0], [2]))
+    expected = apply_instance(ref_adjacency(N, [(0, 1), (1, 2), (2, 0), (1, 3)]), h) @ (a[:, None] * b[None, :]).T
+    np.testing.assert_allclose(y, expected, rtol=1e-4, atol=1e-4)
+    # The batch axis is never mixed: a sample alone gives its own output.
+    np.testing.assert_allclose(numpy_of(model(X[1:])), y[1:], rtol=1e-5, atol=1e-5)
+    again = config.from_tinybig(config.to_tinybig(model))
+    assert again.instances == N and again.count_params() == model.count_params()
+    assert config.from_tinybig(INSTANCE_YAML, instances=N).instances == N
+    with pytest.raises(ValueError, match=r"`chain_length` \(6\) must equal .* \(5\)"):
+        config.from_tinybig(INSTANCE_YAML, instances=5)
+    with pytest.raises(ValueError, match="only for models whose heads"):
+        config.from_tinybig(config.to_tinybig(models.RPN([4, 2])), instances=3)
 
 
 def test_sparse_op_with_skewed_degrees_uses_segment_sum():

@@ -41,14 +41,15 @@ How tinyBIG's settings map onto keras_rpn (see `docs/migration.md`):
   than one activation, Keras layers after the layer (a `ProcessedRPN`). These
   honour `training=` (tinyBIG's stay in training mode) and their weights train.
 
-* a head's `attribute_interdependence_configs` fill the head's
-  `attribute_interdependence` slot (`interdependence_from_tinybig` imports one
-  interdependence function config on its own, e.g. an instance interdependence for
-  an `RPNHead` on `(batch, instances, features)` inputs).
+* a head's `attribute_interdependence_configs` and `instance_interdependence_configs`
+  fill the head's `attribute_interdependence` and `instance_interdependence` slots
+  (`interdependence_from_tinybig` imports one interdependence function config on its
+  own). A model with instance interdependence functions takes `(batch, N, m)`
+  inputs (`RPN(..., instances=N)`, `N` = the functions' `b`): keras_rpn mixes an
+  explicit instance axis of each sample, never the batch axis.
 
 Anything that cannot be mapped raises a `ValueError` naming the key or class;
-tinyBIG features keras_rpn does not have raise `NotImplementedError` (an instance
-interdependence in a model config: the imported model takes `(batch, m)` inputs).
+tinyBIG features keras_rpn does not have raise `NotImplementedError`.
 `device`, `name` and `batch_num` are ignored: Keras places tensors.
 
 Initialisation: a layer's `parameters_init_method` (tinyBIG's default

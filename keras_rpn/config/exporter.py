@@ -78,7 +78,7 @@ def _is_default_mean(fusion):
     return type(fusion) is type(fusions.get("mean"))
 
 
-def _export_head(head, m, activation_steps):
+def _export_head(head, m, activation_steps, instances=None):
     if head.attribute_interdependence is None:
         l = head.reconciliation.num_params(head.units, head.expansion.output_dim(m))
     else:  # m' comes from xi_a, which the built head knows
@@ -96,9 +96,14 @@ def _export_head(head, m, activation_steps):
     }
     if head.channels > 1 or not _is_default_mean(head.channel_fusion):
         params["channel_fusion_configs"] = _function("fusion", head.channel_fusion)
-    for slot in ("attribute_interdependence", "instance_interdependence"):
-        if getattr(head, slot) is not None:
-            params[f"{slot}_configs"] = _function("interdependence", getattr(head, slot))
+    if head.attribute_interdependence is not None:
+        params["attribute_interdependence_configs"] = _function(
+            "interdependence", head.attribute_interdependence
+        )
+    if head.instance_interdependence is not None:  # tinyBIG's b: the instances
+        params["instance_interdependence_configs"] = _function(
+            "interdependence", head.instance_interdependence, **({"b": instances} if instances else {})
+        )
     steps = []
     if head.activation is not keras.activations.linear:
         steps.append(_export_step(keras.layers.Activation(head.activation)))
@@ -108,7 +113,7 @@ def _export_head(head, m, activation_steps):
     return {"head_class": "tinybig.module.rpn_head", "head_parameters": params}
 
 
-def _export_layer(layer, m, post):
+def _export_layer(layer, m, post, instances=None):
     after = []
     if layer.activation is not keras.activations.linear:
         after.append(_export_step(keras.layers.Activation(layer.activation)))
@@ -116,7 +121,7 @@ def _export_layer(layer, m, post):
     single = len(layer.heads) == 1
     head_configs, alloc = [], []
     for head in layer.heads:
-        exported = _export_head(head, m, after if single else [])
+        exported = _export_head(head, m, after if single else [], instances)
         if head_configs and exported == head_configs[-1]:
             alloc[-1] += 1
         else:
@@ -172,9 +177,10 @@ def to_tinybig(model):
         else [[] for _ in model.rpn_layers]
     )
     layer_configs = []
-    shape = (None, model.dims[0])
+    shape = model.input_shape_of()
     for layer, post in zip(model.rpn_layers, groups, strict=True):
-        layer_configs.append(_export_layer(layer, int(shape[-1]), post))
+        instances = None if len(shape) == 2 else shape[-2]
+        layer_configs.append(_export_layer(layer, int(shape[-1]), post, instances))
         shape = layer.compute_output_shape(shape)
     return _plain(
         {

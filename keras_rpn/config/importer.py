@@ -18,6 +18,7 @@ from keras_rpn.config.names import _RECONCILIATION_KEYS
 from keras_rpn.config.names import _REMAINDER_KEYS
 from keras_rpn.config.schema import _bool
 from keras_rpn.config.schema import _drop
+from keras_rpn.config.schema import _function_spec
 from keras_rpn.config.schema import _int
 from keras_rpn.config.schema import _model_config
 from keras_rpn.config.schema import _pop_one
@@ -73,11 +74,63 @@ def _serialize(initializer):
     return keras.initializers.serialize(initializer)
 
 
-def _head(config, m, n, where, init_method="xavier_uniform"):
+def _input_shape(m, instances):
+    return (None, m) if instances is None else (None, instances, m)
+
+
+def _head_configs(layer_config):
+    if not isinstance(layer_config, dict):
+        return []
+    heads = (layer_config.get("layer_parameters") or {}).get("head_configs") or []
+    return [heads] if isinstance(heads, dict) else heads
+
+
+def _instances(layer_configs, instances):
+    """The instance axis size `N` of a model whose heads mix instances, else None.
+
+    tinyBIG's instance functions are sized by its batch `b` (`b x b` matrices); the
+    imported model takes `(batch, N, m)` inputs with `N` = that `b` (or the
+    function's `chain_length` / `nodes`), or the `instances` given to `from_tinybig`.
+    """
+    sizes, found = set(), False
+    for i, layer_config in enumerate(layer_configs):
+        for j, head in enumerate(_head_configs(layer_config)):
+            params = (head.get("head_parameters") or {}) if isinstance(head, dict) else {}
+            for key in _INTERDEPENDENCE_KEYS["instance_interdependence"]:
+                if params.get(key) is None:
+                    continue
+                found = True
+                where = f"layer_configs[{i}].head_configs[{j}].{key}"
+                _, fparams = _function_spec(params[key], where)
+                nodes = fparams.get("nodes")
+                size = fparams.get("b") or fparams.get("chain_length") or (
+                    len(nodes) if isinstance(nodes, (list, tuple)) else nodes
+                )
+                if size:
+                    sizes.add(_int(size, "b", where))
+    if not found:
+        if instances is not None:
+            raise ValueError(
+                "`instances` is only for models whose heads have "
+                f"`instance_interdependence_configs`. Received: instances={instances!r}"
+            )
+        return None
+    if instances is not None:
+        return _int(instances, "instances", "from_tinybig")
+    if len(sizes) != 1:
+        raise ValueError(
+            "The instance interdependence functions give no single instance count "
+            f"(their `b`: {sorted(sizes) or 'none'}); pass `instances=` to from_tinybig."
+        )
+    return sizes.pop()
+
+
+def _head(config, m, n, where, init_method="xavier_uniform", instances=None):
     """`(RPNHead kwargs, output processing steps)` for one tinyBIG head config.
 
     `init_method` is the layer's `parameters_init_method`, which tinyBIG gives every
-    head of the layer (a head's own setting is overwritten).
+    head of the layer (a head's own setting is overwritten). `instances`: the size of
+    the instance axis of the model's inputs (None: `(batch, m)` inputs).
     """
     if not isinstance(config, dict):
         raise ValueError(f"Expected a head config at {where}. Received: {short_repr(config)}")
@@ -129,13 +182,6 @@ def _head(config, m, n, where, init_method="xavier_uniform"):
         if spec is not None:
             head[slot] = _interdependence(spec, f"{where}.{key}")
     _drop(params, ("l_attribute_interdependence", "l_instance_interdependence"))
-    if head.get("instance_interdependence") is not None:
-        raise NotImplementedError(
-            f"{where}: a model imported from a tinyBIG config takes (batch, m) inputs, "
-            "which have no instance axis for `instance_interdependence_configs`. Import "
-            "the function with keras_rpn.config.interdependence_from_tinybig and give it "
-            "to an RPNHead on (batch, instances, features) inputs."
-        )
     input_steps = _pop_processing(params, "input_process", where)
     output_steps = _pop_processing(params, "output_process", where)
     _reject(params, where)
@@ -161,12 +207,14 @@ def _head(config, m, n, where, init_method="xavier_uniform"):
                 f"{where}: `l`={declared_l} does not match the reconciliation's parameter "
                 f"count l(n={n}, D={expansion_dim}) = {actual}."
             )
-    output = _check_widths(output_steps, probe.compute_output_shape((None, m))[-1], where)
+    output = _check_widths(
+        output_steps, probe.compute_output_shape(_input_shape(m, instances))[-1], where
+    )
     _tinybig_initializers(head, probe, m, init_method)
     return head, output
 
 
-def _layer(config, where):
+def _layer(config, where, instances=None):
     """`(m, n, n_out, RPNLayer kwargs, postprocessing layers)` for one tinyBIG layer."""
     if not isinstance(config, dict):
         raise ValueError(f"Expected a layer config at {where}. Received: {short_repr(config)}")
@@ -216,7 +264,7 @@ def _layer(config, where):
     _reject(params, where)
     heads, steps = [], []
     for i, head_config in enumerate(head_configs):
-        head, output = _head(head_config, m, n, f"{where}.head_configs[{i}]", init_method)
+        head, output = _head(head_config, m, n, f"{where}.head_configs[{i}]", init_method, instances)
         heads.append(head)
         steps.append(output)
     post = []
@@ -242,7 +290,7 @@ def _layer(config, where):
         probe = RPNLayer(n, **copy.deepcopy(layer))
     except (TypeError, ValueError) as e:
         raise ValueError(f"{where}: {e}") from None
-    n_out = probe.compute_output_shape((None, m))[-1]
+    n_out = probe.compute_output_shape(_input_shape(m, instances))[-1]
     post = post + _check_widths(layer_steps, n_out, where)
     if post and _is_activation(post[0]):
         layer["activation"] = post.pop(0)["config"]["activation"]
@@ -289,8 +337,14 @@ def _preset(model_class, params, name):
     return cls(list(dims), **kwargs)
 
 
-def from_tinybig(config, name=None):
+def from_tinybig(config, name=None, instances=None):
     """Builds a Keras model from a tinyBIG-style model configuration.
+
+    Heads with `instance_interdependence_configs` mix an explicit instance axis,
+    never the batch axis: the imported model then takes `(batch, N, m)` inputs and
+    mixes the `N` instances of each sample (tinyBIG mixes the `b` rows of its batch,
+    so its `b` becomes `N`, and one tinyBIG batch of `b` rows is one keras_rpn
+    sample). Models without them take `(batch, m)` inputs.
 
     Args:
         config: a dict, a YAML or JSON string, or the path of a YAML or JSON file.
@@ -298,6 +352,8 @@ def from_tinybig(config, name=None):
             learner and metric configs, of which only `model_configs` is read), a
             `model_configs` mapping, or `model_parameters` with `layer_configs`.
         name: optional name of the Keras model.
+        instances: the instance count `N` of a model with instance interdependence
+            functions (default: their `b`, `chain_length` or `nodes`).
 
     Returns:
         A built `keras_rpn.models.RPN`; a `ProcessedRPN` when heads have output
@@ -307,8 +363,8 @@ def from_tinybig(config, name=None):
     Raises:
         ValueError: naming the key or class that cannot be mapped, or dimensions
             that do not chain.
-        NotImplementedError: for tinyBIG features keras_rpn does not have (data
-            interdependence, per-head output processing in multi-head layers).
+        NotImplementedError: for tinyBIG features keras_rpn does not have (e.g.
+            per-head output processing in multi-head layers).
         ImportError: for YAML input without pyyaml installed.
 
     Example:
@@ -353,9 +409,10 @@ def from_tinybig(config, name=None):
     except (TypeError, ValueError) as e:
         raise ValueError(f"model_parameters: {e}") from None
     _reject(params, "model_parameters")
+    instances = _instances(layer_configs, instances)
     dims, out_width, layers, post = [], None, [], []
     for i, (layer_config, repeat) in enumerate(zip(layer_configs, alloc, strict=True)):
-        m, n, n_out, layer, steps = _layer(layer_config, f"layer_configs[{i}]")
+        m, n, n_out, layer, steps = _layer(layer_config, f"layer_configs[{i}]", instances)
         for _ in range(repeat):
             if out_width is not None and out_width != m:
                 raise ValueError(
@@ -369,6 +426,8 @@ def from_tinybig(config, name=None):
             layers.append(copy.deepcopy(layer))
             post.append(copy.deepcopy(steps))
     kwargs = {} if name is None else {"name": name}
+    if instances is not None:
+        kwargs["instances"] = instances
     if any(post):
         return presets.ProcessedRPN(
             dims, layer_configs=layers, postprocessing=[p or None for p in post], **kwargs

@@ -21,6 +21,10 @@ class RPN(validation.CheckedNesting, StructureCheck, keras.Model):
         output_activation: activation after the last layer (default none).
         layer_configs: optional list of `K` dicts of `RPNLayer` arguments, one per
             layer, overriding `layer_kwargs` for that layer.
+        instances: the size `N` of an explicit instance axis, for layers whose heads
+            mix instances (`instance_interdependence`): the model then takes inputs
+            of shape `(batch, N, dims[0])` and mixes axis 1 of each sample, never
+            the batch axis. Default None: inputs `(batch, dims[0])`.
         **kwargs: `RPNLayer` / `RPNHead` arguments shared by all layers
             (`expansion`, `reconciliation`, `remainder`, `channels`, `heads`,
             `width`, `head_fusion`, ...), and base model keyword arguments such as
@@ -40,9 +44,11 @@ class RPN(validation.CheckedNesting, StructureCheck, keras.Model):
         activation=None,
         output_activation=None,
         layer_configs=None,
+        instances=None,
         **kwargs,
     ):
         super().__init__(**validation.pop_base_kwargs(kwargs, validation.BASE_MODEL_KWARGS))
+        self.instances = None if instances is None else validation.positive_int("instances", instances)
         if isinstance(dims, (str, bytes)) or not hasattr(dims, "__len__") or len(dims) < 2:
             raise ValueError(
                 f"`dims` must list at least an input width and one layer width, "
@@ -69,7 +75,13 @@ class RPN(validation.CheckedNesting, StructureCheck, keras.Model):
             self.rpn_layers.append(
                 RPNLayer(units, dtype=self.dtype_policy, name=f"rpn_layer_{k}", **config)
             )
-        self.build((None, self.dims[0]))
+        self.build(self.input_shape_of())
+
+    def input_shape_of(self, batch=None):
+        """The model's input shape: `(batch, dims[0])`, or `(batch, instances, dims[0])`."""
+        if self.instances is None:
+            return (batch, self.dims[0])
+        return (batch, self.instances, self.dims[0])
 
     def build(self, input_shape):
         m = validation.input_dim(self, input_shape)
@@ -112,4 +124,6 @@ class RPN(validation.CheckedNesting, StructureCheck, keras.Model):
             "layer_configs": serialize(self.layer_configs),
             **serialize(self.layer_kwargs),
         }
+        if self.instances is not None:
+            config["instances"] = self.instances
         return config
