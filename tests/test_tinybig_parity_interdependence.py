@@ -10,6 +10,12 @@ data-dependent one) is compared with tinyBIG's `calculate_A(x)`: `(m, m)` for at
 functions, `(b, b)` for instance functions. Rows with `skip` compare nothing, for the
 reason written (a tinyBIG bug, or a deliberate difference,
 `docs/differences_interdependence.md`).
+
+Parameterised rows give both the same parameters `w` in tinyBIG's layout, mapped to
+keras_rpn's (`to_keras`): keras_rpn's matrix is `psi(w)^T` with `psi` built for
+`(d', d)`, tinyBIG's `psi(w)` built for `(d, d')`. tinyBIG's bilinear instance
+function takes the transposed data (`A = x^T W x` of the `(m, b)` matrix its head
+passes), so it gets `x.T`.
 """
 
 import io
@@ -28,10 +34,12 @@ from test_tinybig_parity import oracle_python  # noqa: F401 - the session fixtur
 
 B, M = 6, 4  # tinyBIG's batch = keras_rpn's instances of one sample; features
 
-PARAMETERISED = (
-    "keras_rpn's parameterised matrices are psi(w)^T with psi built for (d', d) and "
-    "applied through the reconciliation's contraction (docs/differences_interdependence.md); "
-    "the matrices are laid out differently for the same w, so values are not compared here"
+KRONECKER = (
+    "the Kronecker (hm, lphm, dual_lphm) and random-matrix reconciliations are compared "
+    "with tinyBIG's in test_tinybig_parity.py; as interdependences keras_rpn builds them "
+    "for (d', d) and transposes, which with a Kronecker layout is a different factor "
+    "split (p, q swap roles), and random matrices come from different generators, so "
+    "the same w gives different matrices; the full and low-rank rows check the transpose"
 )
 CYLINDER_SPHERE = (
     "tinyBIG 0.2.1's cylinder and sphere patch interdependences always raise a TypeError "
@@ -41,6 +49,20 @@ INSTANCE_KERNEL = (
     "tinyBIG 0.2.1's instance-type kernels compare the columns of x (an m x m matrix) and "
     "then fail their own check `A.shape == (b, b')` (AssertionError) whenever b != m"
 )
+M_PRIME, R = 3, 2
+
+
+def _full_attribute(w):
+    """tinyBIG A = reshape(w, (d, d')); keras_rpn A = reshape(w', (d', d))^T."""
+    return w.reshape(M, M_PRIME).T.reshape(1, -1)
+
+
+def _lowrank_attribute(w):
+    """tinyBIG A = U V, U (d, r), V (r, d'); keras_rpn A = (P Q)^T, P (d', r), Q (r, d)."""
+    u, v = np.split(w.ravel(), [M * R])
+    return np.concatenate([v.reshape(R, M_PRIME).T.ravel(), u.reshape(M, R).T.ravel()])[None]
+
+
 HYBRID = (
     "tinyBIG 0.2.1's hybrid_interdependence.calculate_m_prime calls calculate_b_prime "
     "with a wrong argument and fails"
@@ -60,6 +82,12 @@ class Row:
     # geometric padding: compare keras_rpn's patches of one grid (1, cells, 1) with
     # tinyBIG's x_flat @ A (hwd, P k), both ordered patch, offset
     patches: bool = False
+    # tinyBIG-only kwargs (e.g. torch tensors), replacing keras_rpn's of the same name
+    tinybig_only: dict = None
+    # parameterised rows: l, and tinyBIG's w (1, l) -> keras_rpn's kernel (1, l)
+    num_params: int = 0
+    to_keras: object = None
+    transpose_x: bool = False
 
     @property
     def id(self):
@@ -143,7 +171,22 @@ ROWS = [
     K("cylinder_patch_aggregation_based_geometric_interdependence", skip=CYLINDER_SPHERE),
     K("sphere_patch_padding_based_geometric_interdependence", skip=CYLINDER_SPHERE),
     K("sphere_patch_aggregation_based_geometric_interdependence", skip=CYLINDER_SPHERE),
-    K("lowrank_parameterized_interdependence", skip=PARAMETERISED),
+    K("anisotropic_rbf_kernel_interdependence", {"a_vector": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]},
+      tinybig_only={"a_vector": {"$call": "torch.tensor", "args": [[0.1, 0.2, 0.3, 0.4, 0.5, 0.6]]}}),
+    K("custom_hybrid_kernel_interdependence", {"kernels": ["linear_kernel", "gaussian_rbf"],
+                                               "weights": [0.3, 0.7]},
+      tinybig_only={"kernels": [{"$ref": "tinybig.koala.linear_algebra.batch_linear_kernel"},
+                                {"$ref": "tinybig.koala.linear_algebra.batch_gaussian_rbf_kernel"}]}),
+    # parameterised, the layouts mapped
+    K("parameterized_interdependence", {"m_prime": M_PRIME}, num_params=M * M_PRIME,
+      to_keras=_full_attribute),
+    K("lowrank_parameterized_interdependence", {"m_prime": M_PRIME, "r": R},
+      num_params=R * (M + M_PRIME), to_keras=_lowrank_attribute),
+    K("lphm_parameterized_interdependence", skip=KRONECKER),
+    K("parameterized_bilinear_interdependence", instance=True, num_params=M * M,
+      to_keras=lambda w: w, transpose_x=True),
+    K("lowrank_parameterized_bilinear_interdependence", {"r": R}, instance=True,
+      num_params=2 * R * M, to_keras=lambda w: w, transpose_x=True),  # W = psi(w) in both
     K("hybrid_interdependence", skip=HYBRID),
 ]
 
@@ -155,10 +198,15 @@ def _x(row):
     return np.random.default_rng(seed).uniform(low, high, shape)
 
 
+def _w(row):
+    return np.random.default_rng(sum(map(ord, row.id)) + 1).uniform(-1.0, 1.0, (1, row.num_params))
+
+
 def _tinybig_kwargs(row):
+    kwargs = {**row.kwargs, **(row.tinybig_only or {})}
     if row.patches:
-        return dict(row.kwargs)
-    return {"b": B, "m": M, "interdependence_type": row.interdependence_type, **row.kwargs}
+        return kwargs
+    return {"b": B, "m": M, "interdependence_type": row.interdependence_type, **kwargs}
 
 
 def _keras_patches(row, x):
@@ -173,6 +221,9 @@ def _keras_matrix(row, x):
     )
     sample = x[None]  # tinyBIG's batch as one sample: (1, b, m)
     xi.build(sample.shape)
+    if row.num_params:
+        assert xi.num_params() == row.num_params
+        xi.kernel.assign(row.to_keras(_w(row)))
     a = np.asarray(xi.matrix(sample) if xi.require_data else xi.matrix())
     return a[0] if a.ndim == 3 else a
 
@@ -184,16 +235,19 @@ def answers(oracle_python, tmp_path_factory):  # noqa: F811 - the imported fixtu
     for row in ROWS:
         if row.skip:
             continue
-        arrays[f"{row.id}/x"] = _x(row)
-        jobs.append(
-            {
-                "id": row.id,
-                "kind": "interdependence",
-                "class": row.tinybig,
-                "kwargs": _tinybig_kwargs(row),
-                "x": f"{row.id}/x",
-            }
-        )
+        x = _x(row)
+        arrays[f"{row.id}/x"] = x.T if row.transpose_x else x
+        job = {
+            "id": row.id,
+            "kind": "interdependence",
+            "class": row.tinybig,
+            "kwargs": _tinybig_kwargs(row),
+            "x": f"{row.id}/x",
+        }
+        if row.num_params:
+            arrays[f"{row.id}/w"] = _w(row)
+            job["w"] = f"{row.id}/w"
+        jobs.append(job)
     buffer = io.BytesIO()
     request = {"protocol": 1, "jobs": jobs}
     np.savez(buffer, __request__=np.array(json.dumps(request)), **arrays)

@@ -54,8 +54,9 @@ the family's package exports (`"taylor_expansion"`) or `"module.class"` below it
   (n,), `w_channel_fusion` (1, l_F)) to arrays; every parameter tinyBIG creates must be
   given, with tinyBIG's shape. Returns scalars `l` (per channel), `num_params` (all head
   parameters) and `param_shapes` and, when `x` is given, array `y`.
-* `interdependence`: `{"class", "kwargs", "x"}`: `tinybig.interdependence.<class>(**kwargs)`;
-  returns array `A`, its `calculate_A(x=x)` (x (b, m) optional: data-free functions).
+* `interdependence`: `{"class", "kwargs", "x", "w"}`: `tinybig.interdependence.<class>(**kwargs)`;
+  returns array `A`, its `calculate_A(x=x, w=w)` (x (b, m) optional: data-free
+  functions; w (1, l) optional: parameterised functions).
 
 Values inside `kwargs` are JSON, with these tagged objects decoded first:
 `{"$array": NAME}` -> torch tensor; `{"$tuple": [...]}` -> tuple;
@@ -322,7 +323,9 @@ def _describe(error):
 
 def run_interdependence(job, tinybig):
     xi = job.component(tinybig.interdependence, job.spec)
-    job.put("A", xi.calculate_A(x=job.tensor(job.spec.get("x"))))
+    w = job.tensor(job.spec.get("w"))
+    kwargs = {} if w is None else {"w": w}
+    job.put("A", xi.calculate_A(x=job.tensor(job.spec.get("x")), **kwargs))
 
 
 _HEAD_PARAMS = ("w", "b", "w_remainder", "b_remainder", "w_channel_fusion")
