@@ -665,6 +665,16 @@ HEADS = {
     "convolution (geometric attribute)": ({"attribute_interdependence": {"class_name": "cuboid_patch",
                                                                          "config": {"cd_h": 2, "cd_w": 2}}},
                                           GRID_X.reshape(2, 4, 3, 3)),
+    "constant_c (basic attribute)": ({"attribute_interdependence": {"class_name": "constant_c",
+                                                                    "config": {"c": 0.5, "m_prime": 2}}}, X),
+    "gaussian rbf (numerical attribute)": ({"attribute_interdependence": "gaussian_rbf",
+                                            "remainder": "linear"}, X),
+    "hybrid (instance)": ({"instance_interdependence": {"class_name": "hybrid", "config": {
+        "interdependence_type": "instance",
+        "interdependence_functions": ["chain", {"class_name": "lowrank_parameterized_bilinear",
+                                                "config": {"r": 1}}]}}}, X),
+    "parameterized_rpn (attribute)": ({"attribute_interdependence": {"class_name": "parameterized_rpn",
+                                                                     "config": {"m_prime": 3}}}, X),
 }
 
 
