@@ -8,6 +8,7 @@ from checks import BACKEND
 from checks import as_model
 from checks import assert_config_roundtrip
 from checks import assert_save_load
+from checks import gradients
 from keras import ops
 
 from keras_rpn import expansions
@@ -330,6 +331,43 @@ def test_structured_contraction_equals_explicit_product(case, expansion, rng):
         assert structured.shape == (5, channels, 6)
         scale = max(1.0, np.abs(explicit).max())
         np.testing.assert_allclose(structured / scale, explicit / scale, atol=2e-5)
+
+
+@pytest.mark.parametrize("m", [2, 7, 33])
+def test_dual_lphm_taylor2_kronecker_projection_equals_numpy(m, rng):
+    """Taylor d = 2 with the default q = m (t = m + 1): the FFT-correlation path
+    (`Expansion.kronecker_project`) against the numpy product kappa(x) psi(w)^T, two
+    channels, r = 3; gradients finite."""
+    n, r, p = 6, 3, 3
+    D = m + m * m
+    rec = make("dual_lphm", {"p": p, "r": r}, (n, D))
+    assert (rec.q_, rec.t_) == (m, m + 1)
+    kappa = GuardedTaylor(d=2)
+    assert kappa.has_kronecker_projection(m, m, m + 1)
+    assert not kappa.has_kronecker_projection(m, m + 1, m)
+    x = rng.uniform(-1, 1, (5, m)).astype("float32")
+    kernel = rng.normal(size=(2, rec.num_params(n, D))).astype("float32")
+    expanded = np.concatenate([x, (x[:, :, None] * x[:, None, :]).reshape(5, -1)], axis=1)
+    W = []
+    for c in range(2):
+        P, Q, S, T = _dual_blocks(kernel[c].astype("float64"), p, m, n, D, r)
+        W.append(np.kron(P @ Q.T, S @ T.T))
+    explicit = np.einsum("bd,cnd->bcn", expanded, np.stack(W))
+    structured = numpy_of(rec.contract(kappa, ops.convert_to_tensor(x), ops.convert_to_tensor(kernel)))
+    scale = max(1.0, np.abs(explicit).max())
+    np.testing.assert_allclose(structured / scale, explicit / scale, atol=2e-5)
+    # Gradients w.r.t. the kernel: finite, and equal to those of the dense product
+    # kappa(x) psi(w)^T (`reconcile`, checked against numpy above).
+    xt, weights = ops.convert_to_tensor(x), ops.convert_to_tensor(rng.normal(size=(2, n)))
+    weights = ops.cast(weights, "float32")
+    fast = gradients(lambda k: rec.contract(kappa, xt, k) * weights, kernel)
+    dense = gradients(
+        lambda k: ops.einsum("bd,cnd->bcn", ops.convert_to_tensor(expanded), rec.reconcile(k))
+        * weights,
+        kernel,
+    )
+    assert np.isfinite(fast).all() and np.abs(fast).max() > 0
+    np.testing.assert_allclose(fast, dense, rtol=1e-4, atol=1e-4 * np.abs(dense).max())
 
 
 def test_constant_eye_pads_when_n_exceeds_D(rng):

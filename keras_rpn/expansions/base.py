@@ -191,6 +191,22 @@ class Expansion(keras.layers.Layer):
             "implement structured_project."
         )
 
+    def has_kronecker_projection(self, input_dim, q, t):
+        """Whether `kronecker_project` has a cheaper path than forming the rows
+        `va[:, i] (x) vb[:, j]` (length `q t = D`) for inputs of width `input_dim`."""
+        return False
+
+    def kronecker_project(self, x, va, vb):
+        """`kappa(x)` projected onto the rows `va[:, i] (x) vb[:, j]` of every channel,
+        without forming them, when `has_kronecker_projection` says so.
+
+        Shapes: `x (batch, m)`, `va (C, q, ra)`, `vb (C, t, rb)` -> `(batch, C, ra rb)`,
+        `(i, j)` order.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} has no structured Kronecker projection."
+        )
+
     def build(self, input_shape):
         shape = tuple(input_shape)
         for layer in self.preprocessing:

@@ -3,6 +3,7 @@
 import math
 
 from keras import ops
+from keras.backend import standardize_dtype
 
 from keras_rpn import validation
 from keras_rpn.expansions.base import BlockExpansion
@@ -46,6 +47,57 @@ def tensor_powers_project(v, basis, d):
             t = ops.sum(t * ops.expand_dims(v, -2), axis=-1)
         out = out + t
     return out
+
+
+def _fft_length(n):
+    """The smallest `2^a 3^b 5^c >= n` (sizes every backend's FFT handles fast)."""
+    size = n
+    while True:
+        k = size
+        for f in (2, 3, 5):
+            while k % f == 0:
+                k //= f
+        if k == 1:
+            return size
+        size += 1
+
+
+def taylor2_kronecker_project(x, q, t):
+    """`[x, x (x) x] @ (q[:, i] (x) t[:, j])` for every `(i, j)`, in O(m log m) a row.
+
+    With `q` of `m` rows and `t` of `m + 1` rows, the degree-2 entry `x_a x_c` sits at
+    index `m (a + 1) + c = (m + 1) u + v`, with `(u, v) = (a + 1, c - a - 1)` when
+    `c > a` and `(a, m + c - a)` otherwise. So its weight is `Q[a+1] T[c-a-1]` above
+    the diagonal and `Q[a] T[m+c-a]` on and below it: `T` enters through the lag
+    `c - a` only, and the quadratic form is
+    `sum_a x_a (Q[a+1] u_j[a] + Q[a] l_j[a])` with the correlations
+    `u_j[a] = sum_{k>=1} T[k-1] x_{a+k}`, `l_j[a] = sum_{k<=0} T[m+k] x_{a+k}`,
+    computed with real FFTs of length >= 2m - 1. The degree-1 entries give
+    `Q[0] (x . T[:m])`.
+
+    Shapes: `x (batch, m)`, `q (C, m, r_q)`, `t (C, m + 1, r_t)` -> `(batch, C, r_q r_t)`.
+    """
+    m = x.shape[-1]
+    channels, _, rq = q.shape
+    rt = t.shape[-1]
+    n = _fft_length(2 * m - 1)
+    zero_t = ops.zeros((channels, 1, rt), dtype=t.dtype)
+    # Filters over lags mod n: u_j at lags 1..m-1, l_j at lags 0, -1, ..., -(m-1).
+    upper = ops.concatenate([zero_t, t[:, : m - 1], ops.zeros((channels, n - m, rt), t.dtype)], 1)
+    lower = ops.concatenate([t[:, m:], ops.zeros((channels, n - m, rt), t.dtype), t[:, 1:m]], 1)
+    filters = ops.transpose(ops.stack([upper, lower], axis=1), (0, 3, 1, 2))  # (C, rt, 2, n)
+    f_re, f_im = ops.rfft(filters)
+    x_re, x_im = ops.rfft(ops.pad(x, ((0, 0), (0, n - m))))
+    x_re = ops.reshape(x_re, (-1, 1, 1, 1, x_re.shape[-1]))
+    x_im = ops.reshape(x_im, (-1, 1, 1, 1, x_im.shape[-1]))
+    # Correlation: conj(F) X.
+    corr = ops.irfft((f_re * x_re + f_im * x_im, f_re * x_im - f_im * x_re), fft_length=n)
+    weighted = corr[..., :m] * ops.reshape(x, (-1, 1, 1, 1, m))  # (batch, C, rt, 2, m)
+    zero_q = ops.zeros((channels, 1, rq), dtype=q.dtype)
+    q_pair = ops.stack([ops.concatenate([q[:, 1:], zero_q], axis=1), q], axis=1)  # (C, 2, m, rq)
+    degree2 = ops.einsum("bcjsa,csai->bcij", weighted, q_pair)
+    degree1 = ops.einsum("bcj,ci->bcij", ops.einsum("ba,caj->bcj", x, t[:, :m]), q[:, 0])
+    return ops.reshape(degree1 + degree2, (-1, channels, rq * rt))
 
 
 @register("taylor", "taylor_expansion")
@@ -96,6 +148,23 @@ class TaylorExpansion(Expansion):
 
     def structured_project(self, x, basis, training=None):
         return tensor_powers_project(x, basis, self.d)
+
+    def has_kronecker_projection(self, input_dim, q, t):
+        # Degree 2 with q = m (the default q of D = m (m + 1)): see
+        # `taylor2_kronecker_project`.
+        m = input_dim
+        return (
+            self.has_structured_projection and self.d == 2 and m is not None and m > 1
+            and q == m and t == m + 1
+        )
+
+    def kronecker_project(self, x, va, vb):
+        dtype = x.dtype
+        compute = "float32" if standardize_dtype(dtype) in ("float16", "bfloat16") else dtype
+        p = taylor2_kronecker_project(
+            ops.cast(x, compute), ops.cast(va, compute), ops.cast(vb, compute)
+        )
+        return ops.cast(p, dtype)
 
     def symbolic_columns(self, symbols):
         import itertools

@@ -15,7 +15,9 @@ Two structured ways apply it without forming the `n x D` matrix:
   is a low-rank map; `kappa(x)` is projected onto the `r_A r_B` rows of
   `(V_A (x) V_B)^T` (Kronecker products of small factor columns) and then
   multiplied by `U_A (x) U_B`. When `r_A r_B >= n`, the `n` rows of `psi(w)`
-  themselves are the basis.
+  themselves are the basis. An expansion may project onto those Kronecker rows
+  without forming them (`Expansion.has_kronecker_projection`; Taylor of degree 2
+  with `q = m`, the default `q`, through FFT correlations).
 """
 
 import math
@@ -148,6 +150,9 @@ class KroneckerReconciliation(Reconciliation):
         if expansion.has_structured_projection:
             (ua, va), (ub, vb) = self.low_rank_factors(kernel)
             if ua.shape[-1] * ub.shape[-1] < self.units:
+                if expansion.has_kronecker_projection(x.shape[-1], self.q_, self.t_):
+                    p = expansion.kronecker_project(x, va, vb)
+                    return ops.einsum("bcr,cnr->bcn", p, kron(ua, ub))
                 return project_low_rank(
                     expansion, x, kron(ua, ub), kron_rows(va, vb), training=training
                 )
