@@ -20,11 +20,16 @@ holding them (x is the model's input; the samples are propagated layer by
 layer). `keras_rpn.callbacks.GridUpdate` and `GridMonitor` run these during `fit`.
 """
 
+import copy
+
 import keras
 import numpy as np
 
+from keras_rpn import expansions
+from keras_rpn import validation
 from keras_rpn.layers.rpn_head import RPNHead
 from keras_rpn.layers.rpn_layer import RPNLayer
+from keras_rpn.registry import serialize_component
 
 __all__ = ["extend_grid", "fit_bounds", "grid_owners", "out_of_range", "update_grid"]
 
@@ -95,23 +100,23 @@ def _expansion_input(expansion, x):
 
 
 def _bases(expansion, z):
-    """`(N, m, K)` bases of the feature-major grid expansion at `z`."""
-    k = expansion.columns_per_feature
+    """`(N, m, K)` bases of the grid expansion at `z`, per feature."""
     out = _numpy(expansion.expand(keras.ops.convert_to_tensor(z.astype("float32"))))
-    return out.astype("float64").reshape(z.shape[0], z.shape[1], k)
+    return out.astype("float64")[:, expansion.separable_columns(z.shape[1])]
 
 
 def _matrices(head):
     """`(C, n, m, K)` coefficients of every channel, per feature."""
     weights = _numpy(head.reconciliation.reconcile(head.kernel)).astype("float64")
-    m = head.expansion.input_width
-    return weights.reshape(weights.shape[0], weights.shape[1], m, -1)
+    return weights[:, :, head.expansion.separable_columns(head.expansion.input_width)]
 
 
 def _write_matrices(head, matrices):
-    c, n = matrices.shape[:2]
+    c, n, m = matrices.shape[:3]
+    full = np.zeros((c, n, head.expansion.output_dim(m)))
+    full[:, :, head.expansion.separable_columns(m)] = matrices
     try:
-        kernel = head.reconciliation.kernel_from_matrices(matrices.reshape(c, n, -1))
+        kernel = head.reconciliation.kernel_from_matrices(full)
     except NotImplementedError:
         raise ValueError(
             f"Cannot write refitted coefficients into {head.name}: its reconciliation "
@@ -242,69 +247,115 @@ def out_of_range(obj, x):
     return {by_id[key].name: _fraction_outside(by_id[key], value) for key, value in records.items()}
 
 
-def _extended_config(config, grid_size):
-    """`config` with every B-spline grid set to `grid_size` intervals."""
-    if "grid_size" in config:  # KANDense
-        return {**config, "grid_size": grid_size}
-    if "t" in config and "grid_range" in config:  # the KAN preset, a B-spline config
-        return {**config, "t": grid_size}
-    raise ValueError(
-        "extend_grid rebuilds KANDense layers, KAN models and Sequentials of KANDense layers."
-    )
+def _resize_expansions(value, grid_size, found):
+    """`value` (a config) with every grid expansion under an `expansion` key resized."""
+    if isinstance(value, list):
+        return [_resize_expansions(v, grid_size, found) for v in value]
+    if not isinstance(value, dict):
+        return value
+    out = {}
+    for key, item in value.items():
+        if key == "expansion" and item is not None:
+            expansion = expansions.get(copy.deepcopy(item))
+            if expansion.has_grid:
+                found.append(expansion)
+                item = serialize_component(expansion.resized(grid_size))
+        out[key] = _resize_expansions(item, grid_size, found)
+    return out
+
+
+def _resized_config(obj, grid_size):
+    """`obj`'s config with `grid_size` grid intervals.
+
+    A class that sets its grid size with one argument names it in
+    `grid_size_argument` (`KANDense`: `grid_size`, the `KAN` preset: `t`); otherwise
+    every grid expansion in the config is resized (`GridExpansion.resized`).
+    """
+    config = obj.get_config()
+    key = getattr(obj, "grid_size_argument", None)
+    if key is not None:
+        return {**config, key: grid_size}
+    found = []
+    config = _resize_expansions(config, grid_size, found)
+    if not found:
+        raise ValueError(
+            f"{obj.name} has no expansion with a grid (B-spline, RBF) in its config: "
+            "extend_grid has nothing to extend."
+        )
+    return config
+
+
+def _input_width(layer):
+    spec = layer.input_spec
+    if spec is None or not spec.axes:
+        raise ValueError(f"{layer.name} is not built: call it on data first.")
+    return int(spec.axes[-1])
 
 
 def extend_grid(obj, grid_size, num=None):
-    """A copy of `obj` with `grid_size` spline intervals, computing the same function.
+    """A copy of `obj` with `grid_size` grid intervals, computing the same function.
 
-    Every spline coefficient is re-solved by least squares on `num` points per
-    input spread over the input's grid (default `20 (grid_size + d)`); the finer
-    space contains the coarser one when `grid_size` is a multiple of the old size,
-    and the function is then kept to float32 rounding. Every other weight (base
-    branch, bias, grid bounds) is copied. pykan calls this grid refinement.
+    Every grid head's coefficients are re-solved by least squares on `num` points
+    per input spread over the input's grid (default `20 K`, `K` the bases per
+    input); for B-splines the finer space contains the coarser one when
+    `grid_size` is a multiple of the old size, and the function is then kept to
+    float32 rounding (RBFs are approximated). Every other weight (base branch,
+    bias, grid bounds, other heads) is copied. pykan calls this grid refinement.
 
     Args:
-        obj: a built `KANDense`, `keras_rpn.models.KAN`, or `Sequential` of
-            `KANDense` layers.
-        grid_size: the new number of grid intervals, a positive integer.
+        obj: a built `RPNHead`, `RPNLayer` (such as `KANDense`), RPN model (such
+            as `keras_rpn.models.KAN`), or `Sequential` of such layers.
+        grid_size: the new number of grid intervals (B-spline `t`, RBF
+            `num_interval`), a positive integer.
         num: points per input for the fit.
 
     Returns:
-        The new layer or model (built; compile it again before training).
+        The new head, layer or model (built; compile it again before training).
     """
-    from keras_rpn import validation
-    from keras_rpn.symbolic.export import input_width
-    from keras_rpn.symbolic.export import layers_of
-
     grid_size = validation.positive_int("grid_size", grid_size)
-    old_layers = layers_of(obj)
-    if isinstance(obj, (RPNHead, RPNLayer)):
-        new = type(obj).from_config(_extended_config(obj.get_config(), grid_size))
-        new.build((None, input_width(obj)))
-        new_layers = [new]
+    if _is_owner(obj):
+        new = type(obj).from_config(_resized_config(obj, grid_size))
+        new.build((None, _input_width(obj)))
     elif isinstance(obj, keras.Sequential):
         rebuilt = [
-            type(layer).from_config(_extended_config(layer.get_config(), grid_size))
-            for layer in old_layers
+            type(layer).from_config(
+                _resized_config(layer, grid_size)
+                if grid_owners(layer)
+                else layer.get_config()
+            )
+            for layer in obj.layers
         ]
-        width = input_width(old_layers[0])
-        new = keras.Sequential([keras.Input((width,))] + rebuilt, name=obj.name)
-        new_layers = rebuilt
+        width = obj.inputs[0].shape[1:]
+        new = keras.Sequential([keras.Input(width)] + rebuilt, name=obj.name)
+    elif isinstance(obj, keras.layers.Layer):
+        new = type(obj).from_config(_resized_config(obj, grid_size))
+        if not new.built:
+            new.build(obj.inputs[0].shape if getattr(obj, "inputs", None) else None)
     else:
-        new = type(obj).from_config(_extended_config(obj.get_config(), grid_size))
-        new_layers = list(new.rpn_layers)
-    for old_layer, new_layer in zip(old_layers, new_layers, strict=True):
-        for old, fresh in zip(_grid_heads(old_layer), _grid_heads(new_layer), strict=True):
-            _copy_extended(old, fresh, num)
+        raise TypeError(
+            f"Expected an RPNHead, an RPNLayer or a Keras model. Received: {type(obj).__name__}"
+        )
+    _copy_extended(obj, new, num)
     return new
 
 
 def _copy_extended(old, new, num):
-    kernel_id = id(old.kernel)
+    """Copies every weight of `old` into `new` and refits the grid heads' kernels."""
+    pairs = [
+        (old_head, new_head)
+        for old_owner, new_owner in zip(grid_owners(old), grid_owners(new), strict=True)
+        for old_head, new_head in zip(
+            _grid_heads(old_owner), _grid_heads(new_owner), strict=True
+        )
+        if old_head.kernel is not None
+    ]
+    refitted = {id(new_head.kernel) for _, new_head in pairs}
     for source, target in zip(old.weights, new.weights, strict=True):
-        if id(source) != kernel_id:
+        if id(target) not in refitted:
             target.assign(source)
-    bounds = old.expansion.grid_bounds()
-    count = num or 20 * new.expansion.columns_per_feature
-    z = np.linspace(bounds[:, 0], bounds[:, 1], count)  # (num, m)
-    values = np.einsum("sjk,cnjk->sjcn", _bases(old.expansion, z), _matrices(old))
-    _write_matrices(new, _refit(old, z, values, new_expansion=new.expansion))
+    for old_head, new_head in pairs:
+        bounds = old_head.expansion.grid_bounds()
+        count = num or 20 * new_head.expansion.output_dim(1)
+        z = np.linspace(bounds[:, 0], bounds[:, 1], count)  # (num, m)
+        values = np.einsum("sjk,cnjk->sjcn", _bases(old_head.expansion, z), _matrices(old_head))
+        _write_matrices(new_head, _refit(old_head, z, values, new_expansion=new_head.expansion))

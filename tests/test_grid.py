@@ -171,3 +171,36 @@ def test_extend_grid_keeps_the_function_and_saves(rng):
         finer.layers[1].head.expansion.grid_bounds(), model.layers[1].head.expansion.grid_bounds()
     )
     assert_save_load(finer, x)
+
+
+def test_head_and_layer_methods_on_mixed_heads_and_the_kan_preset(rng):
+    from keras_rpn.models import KAN
+
+    layer = RPNLayer(2, heads=[{"expansion": ADAPTIVE["bspline"]}, {"expansion": "taylor"}])
+    x = rng.uniform(-0.8, 0.6, (200, 3)).astype("float32")
+    layer(x[:1])
+    _cubic_coefficients(layer.heads[0], rng)
+    before = numpy(layer(x))
+    assert layer.has_grid and layer.out_of_range(x) == 0.0
+    assert layer.update_grid(x, margin=0.0) is layer
+    assert np.abs(numpy(layer(x)) - before).max() < 1e-3
+    np.testing.assert_allclose(layer.heads[0].expansion.grid_bounds()[:, 0], x.min(0), atol=1e-6)
+    finer = layer.extend_grid(10)  # only the B-spline head changes; Taylor's weights copied
+    assert finer.heads[0].expansion.t == 10 and tuple(finer.heads[0].kernel.shape) == (1, 2 * 3 * 13)
+    np.testing.assert_array_equal(numpy(finer.heads[1].kernel), numpy(layer.heads[1].kernel))
+    assert np.abs(numpy(finer(x)) - before).max() < 1e-3
+    loaded = assert_save_load(keras.Sequential([keras.Input((3,)), finer]), x)
+    np.testing.assert_array_equal(
+        loaded.layers[0].heads[0].expansion.grid_bounds(), layer.heads[0].expansion.grid_bounds()
+    )
+    head = RPNHead(1, expansion=ADAPTIVE["gaussian_rbf"])
+    head(x)
+    assert head.extend_grid(20).expansion.num_interval == 20
+    kan = KAN([3, 2, 1])  # fixed grid: the spline space still refines exactly
+    finer_kan = grid.extend_grid(kan, 10)
+    assert [lay.heads[0].expansion.t for lay in finer_kan.rpn_layers] == [10, 10]
+    np.testing.assert_allclose(numpy(finer_kan(x)), numpy(kan(x)), atol=1e-4)
+    taylor = RPNHead(1, expansion="taylor")
+    taylor(x)
+    with pytest.raises(ValueError, match="no expansion with a grid"):
+        taylor.extend_grid(3)

@@ -45,7 +45,9 @@ class Expansion(keras.layers.Layer):
       B-splines, recurrences and RBFs), `"block_major"` (`k m + j`, as for
       `BlockExpansion`s) or `None` (some column mixes features, e.g. Taylor of
       degree > 1). An expansion whose layout is neither overrides `feature_columns`.
-    * `feature_columns(m)`: the `(m, K)` indices of those columns, or `None`.
+    * `feature_columns(m)`: the `(m, K)` indices of those columns, or `None`;
+      `separable_columns(m)` the same, raising a `ValueError` that says why when
+      there are none.
     * `input_range`: the input range the expansion is designed for (a B-spline's
       grid, the RBF centres' range), or `None`.
 
@@ -158,6 +160,30 @@ class Expansion(keras.layers.Layer):
         raise ValueError(
             f"{type(self).__name__}.column_layout must be 'feature_major', "
             f"'block_major' or None. Received: {self.column_layout!r}"
+        )
+
+    def separable_columns(self, input_dim):
+        """`feature_columns(input_dim)`, or a `ValueError` saying why there are none.
+
+        What the per-feature tools (`keras_rpn.interpret`, `keras_rpn.prune`,
+        `keras_rpn.regularizers.FunctionSparsity`, `keras_rpn.plotting`) read.
+        """
+        columns = self.feature_columns(input_dim)
+        if columns is not None:
+            return np.asarray(columns, dtype="int64")
+        name = type(self).__name__
+        mixing = self.column_mixing_layers
+        if mixing:
+            raise ValueError(
+                f"{name} has a {type(mixing[0]).__name__} in its pre/postprocessing, which "
+                "mixes the features: the head is not a sum of univariate functions."
+            )
+        raise ValueError(
+            f"{name} is not separable per feature: each expansion column must depend on "
+            "one input only (its `feature_columns` gives None). Separable expansions "
+            "declare a `column_layout`: B-spline, the recurrence polynomials (Chebyshev, "
+            "Legendre, ...), RBFs, Fourier, trigonometric, hyperbolic, probabilistic, "
+            "identity, Taylor of degree 1, wavelets with d=1, and extended expansions of these."
         )
 
     def output_dim(self, input_dim):

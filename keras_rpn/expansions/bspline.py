@@ -46,6 +46,7 @@ class BSplineExpansion(GridExpansion):
     """
 
     column_layout = "feature_major"
+    grid_size_argument = "t"
 
     @property
     def input_range(self):

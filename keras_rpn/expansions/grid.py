@@ -28,7 +28,10 @@ class GridExpansion(Expansion):
     default, tinyBIG's fixed grid) there is no such state and `count_params()`
     counts the coefficients only.
 
-    A subclass implements `reference_range` (the configured `(low, high)`).
+    A subclass implements `reference_range` (the configured `(low, high)`) and
+    names in `grid_size_argument` the constructor argument that sets its number of
+    grid intervals (`t` for B-splines, `num_interval` for RBFs), which `resized`
+    changes (see `keras_rpn.grid.extend_grid`).
 
     Args:
         adaptive_grid: whether every feature has its own grid, saved with the model
@@ -45,15 +48,24 @@ class GridExpansion(Expansion):
     #: The expansion has a per-feature grid that `keras_rpn.grid` can refit.
     has_grid = True
 
+    #: The constructor argument that sets the number of grid intervals.
+    grid_size_argument = None
+
+    @property
+    def grid_size(self):
+        """The number of grid intervals (the `grid_size_argument`)."""
+        return getattr(self, self.grid_size_argument)
+
+    def resized(self, grid_size):
+        """A new, unbuilt expansion like this one with `grid_size` grid intervals."""
+        grid_size = validation.positive_int("grid_size", grid_size)
+        config = {**self.get_config(), self.grid_size_argument: grid_size}
+        return type(self).from_config(config)
+
     @property
     def reference_range(self):
         """The configured `(low, high)` the grid of every feature starts from."""
         raise NotImplementedError
-
-    @property
-    def columns_per_feature(self):
-        """`K`: the expansion is feature-major, `K` consecutive columns per input."""
-        return self.output_dim(1)
 
     def build(self, input_shape):
         super().build(input_shape)

@@ -49,6 +49,7 @@ class RBFExpansion(GridExpansion):
     """
 
     column_layout = "feature_major"
+    grid_size_argument = "num_interval"
 
     @property
     def input_range(self):
@@ -62,6 +63,14 @@ class RBFExpansion(GridExpansion):
         self.num_interval = validation.positive_int("num_interval", num_interval)
         self.epsilon = validation.finite_float("epsilon", epsilon, positive=True)
         self.base = None if base is None else _centres(base)
+
+    def resized(self, grid_size):
+        if self.base is not None:
+            raise ValueError(
+                f"{self.name} has explicit centres (`base`): it cannot be resized to "
+                f"grid_size={grid_size}."
+            )
+        return super().resized(grid_size)
 
     @property
     def centres(self):

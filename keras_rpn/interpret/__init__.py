@@ -19,7 +19,8 @@ when it is additive (a linear remainder without activation: `W_r[j, i] t`; an
 identity remainder: `t` if `i = j`). This is how a KAN is read: each `f_ij` is the
 curve on the edge from input `j` to output `i`.
 
-* `feature_columns(expansion, m)`: the `(m, K)` column indices of each feature.
+* `feature_columns(expansion, m)`: the `(m, K)` column indices of each feature
+  (the expansion's own `Expansion.separable_columns(m)`).
 * `contributions(head, x)`: `f_ij(x_j)` for every sample, `(N, m, n)`, and `b`.
 * `univariate_functions(head, grid)`: `f_ij` on a grid, `(G, m, n)`.
 * `feature_importance(head, x)`: how much each input moves the outputs.

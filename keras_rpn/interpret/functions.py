@@ -10,41 +10,12 @@ from keras_rpn.models.rpn import RPN
 
 
 def feature_columns(expansion, m):
-    """The expansion columns that depend on each input feature.
+    """The `(m, K)` expansion columns that depend on each input feature alone.
 
-    Reads the expansion's own `feature_columns` capability (see
-    `keras_rpn.expansions.Expansion`), and says why when there is none.
-
-    Args:
-        expansion: an `Expansion`.
-        m: the input width.
-
-    Returns:
-        An int array of shape `(m, K)`: row `j` lists the `K` columns of
-        `kappa(x)` that depend on `x_j` alone.
-
-    Raises:
-        ValueError: when the expansion mixes features (Taylor of degree > 1,
-            combinatorial subsets of size > 1, nested expansions, a matrix linear
-            expansion, normalisation layers in its processing).
+    The expansion's own capability, `Expansion.separable_columns(m)` (it raises a
+    `ValueError` saying why when the expansion mixes features).
     """
-    columns = expansion.feature_columns(m)
-    if columns is not None:
-        return np.asarray(columns, dtype="int64")
-    name = type(expansion).__name__
-    mixing = expansion.column_mixing_layers
-    if mixing:
-        raise ValueError(
-            f"{name} has a {type(mixing[0]).__name__} in its pre/postprocessing, which "
-            "mixes the features: the head is not a sum of univariate functions."
-        )
-    raise ValueError(
-        f"{name} is not separable per feature: each expansion column must depend on "
-        "one input only (its `feature_columns` gives None). Separable expansions "
-        "declare a `column_layout`: B-spline, the recurrence polynomials (Chebyshev, "
-        "Legendre, ...), RBFs, Fourier, trigonometric, hyperbolic, probabilistic, "
-        "identity, Taylor of degree 1, wavelets with d=1, and extended expansions of these."
-    )
+    return expansion.separable_columns(m)
 
 
 def _numpy(x):
@@ -91,7 +62,7 @@ def _head_contributions(head, x, include_remainder):
     if not head.built:
         raise ValueError(f"The head {head.name} is not built; call it on data first.")
     m = x.shape[1]
-    cols = feature_columns(head.expansion, m)  # (m, K)
+    cols = head.expansion.separable_columns(m)  # (m, K)
     kappa = _numpy(head.expansion(x.astype(head.compute_dtype), training=False))
     kappa = kappa.astype("float64")[:, cols]  # (N, m, K)
     kernel = head.kernel

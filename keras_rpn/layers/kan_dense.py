@@ -130,19 +130,12 @@ class KANDense(RPNLayer):
         config = {key: name, "kernel_initializer": initializers.serialize(self.base_initializer)}
         return {"class_name": "linear", "config": config}
 
+    grid_size_argument = "grid_size"
+
     @property
     def head(self):
         """The layer's one `RPNHead`."""
         return self.heads[0]
-
-    def update_grid(self, x, percentile=0.0, margin=0.05):
-        """Refits the grid to the inputs `x`, keeping the learned functions on `x`.
-
-        See `keras_rpn.grid.update_grid`. Returns the layer.
-        """
-        from keras_rpn import grid
-
-        return grid.update_grid(self, x, percentile=percentile, margin=margin)
 
     def get_config(self):
         head = self.head

@@ -12,13 +12,14 @@ from keras_rpn import interdependence
 from keras_rpn import reconciliations
 from keras_rpn import remainders
 from keras_rpn import validation
+from keras_rpn.layers.adaptive import GridAdaptation
 from keras_rpn.layers.batched_heads import HEAD_STAGES
 from keras_rpn.layers.batched_heads import run_heads
 from keras_rpn.registry import serialize_component
 
 
 @keras.saving.register_keras_serializable(package="keras_rpn")
-class RPNHead(validation.CheckedNesting, keras.layers.Layer):
+class RPNHead(validation.CheckedNesting, GridAdaptation, keras.layers.Layer):
     """A Reconciled Polynomial Network head.
 
     Formula (for an input `x` with last axis of size `m`):
@@ -195,6 +196,11 @@ class RPNHead(validation.CheckedNesting, keras.layers.Layer):
         # head's layout here; a plain Keras regularizer is used as is.
         bind = getattr(self.kernel_regularizer, "bound_to", None)
         kernel_regularizer = bind(self, m) if bind else self.kernel_regularizer
+        # One that reads the batch (FunctionSparsity(magnitude="data")) adds its
+        # penalty in `call` instead, on the training batch.
+        self._data_regularizer = None
+        if getattr(kernel_regularizer, "reads_data", False):
+            self._data_regularizer, kernel_regularizer = kernel_regularizer, None
         if num_params > 0:
             self.kernel = self.add_weight(
                 name="kernel",
@@ -278,6 +284,11 @@ class RPNHead(validation.CheckedNesting, keras.layers.Layer):
         return expansion_dim, num_params
 
     def call(self, inputs, training=None):
+        data_regularizer = getattr(self, "_data_regularizer", None)
+        if training and data_regularizer is not None and self.kernel is not None:
+            self.add_loss(data_regularizer.penalty(
+                data_regularizer.data_magnitudes(self, inputs, training=training)
+            ))  # fmt: skip
         return run_heads([self], inputs, training=training)
 
     @property
@@ -309,7 +320,7 @@ class RPNHead(validation.CheckedNesting, keras.layers.Layer):
         They may when their expansion, interdependence stages, reconciliation and
         channel fusion hold no per-head state (weights such as masks or
         normalisation parameters), and the head has no activity regularizer (which
-        `Layer.__call__` applies).
+        `Layer.__call__` applies) nor a kernel regularizer reading the batch.
         """
         interdependence = (self.attribute_interdependence, self.instance_interdependence)
         return not (
@@ -318,6 +329,7 @@ class RPNHead(validation.CheckedNesting, keras.layers.Layer):
             or self.channel_fusion.weights
             or any(stage is not None and stage.weights for stage in interdependence)
             or self.activity_regularizer is not None
+            or getattr(self, "_data_regularizer", None) is not None
         )
 
     def compute_output_shape(self, input_shape):

@@ -4,6 +4,7 @@ import keras
 
 from keras_rpn import fusions
 from keras_rpn import validation
+from keras_rpn.layers.adaptive import GridAdaptation
 from keras_rpn.layers.batched_heads import group_heads
 from keras_rpn.layers.batched_heads import run_layer_heads
 from keras_rpn.layers.rpn_head import RPNHead
@@ -53,7 +54,7 @@ def allocate(configs, width, width_alloc, what="width"):
 
 
 @keras.saving.register_keras_serializable(package="keras_rpn")
-class RPNLayer(validation.CheckedNesting, StructureCheck, keras.layers.Layer):
+class RPNLayer(validation.CheckedNesting, StructureCheck, GridAdaptation, keras.layers.Layer):
     """A Reconciled Polynomial Network layer: `H` independent heads, fused.
 
     Formula:

@@ -201,6 +201,9 @@ class KAN(Preset):
     fixed_keys = ("expansion", "remainder")
     default_use_bias = False
 
+    #: The config argument `keras_rpn.grid.extend_grid` changes.
+    grid_size_argument = "t"
+
     def __init__(
         self,
         dims,
