@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from checks import assert_save_load
 from keras import ops
+from reference import bspline
 from reference import lorr
 
 from keras_rpn.layers import KANDense
@@ -34,8 +35,36 @@ def test_kan_dense_loss_matches_numpy(rng):
     assert loaded.layers[0].get_config()["kernel_regularizer"]["config"] == {
         "l1": 0.1,
         "entropy": 0.5,
+        "magnitude": "weights",
     }
     assert float(numpy(loaded.layers[0].losses[0])) == pytest.approx(float(numpy(loss)), rel=1e-6)
+
+
+def test_data_magnitudes_on_the_training_batch_match_numpy(rng):
+    sparsity = FunctionSparsity(l1=0.1, entropy=0.5, magnitude="data")
+    layer = KANDense(3, grid_size=4, kernel_regularizer=sparsity)
+    x = rng.uniform(-1, 1, (6, 5)).astype("float32")
+    layer(x)
+    assert layer.losses == []  # no weight penalty, and nothing at inference
+    layer(x, training=True)
+    (loss,) = layer.losses
+    coef = numpy(layer.head.kernel).reshape(3, 5, 7)  # (n, m, t + d)
+    bases = bspline(x, t=4, d=3).reshape(6, 5, 7)
+    phi = np.einsum("sjk,ijk->sij", bases, coef)  # f_ij(x_sj)
+    magnitude = np.abs(phi).mean(0)  # the KAN paper's |phi_ij| on the batch
+    assert float(numpy(loss)) == pytest.approx(expected_loss(magnitude, 0.1, 0.5), rel=1e-4)
+    assert layer.get_config()["kernel_regularizer"]["config"]["magnitude"] == "data"
+    model = keras.Sequential([keras.Input((5,)), layer])
+    loaded = assert_save_load(model, x).layers[0]
+    loaded(x, training=True)
+    assert float(numpy(loaded.losses[0])) == pytest.approx(float(numpy(loss)), rel=1e-6)
+    # In training: the batch's penalty adds to the loss (a zero step keeps the weights).
+    model.compile(keras.optimizers.SGD(0.0), "mse")
+    mse = np.mean(numpy(model(x)) ** 2)
+    total = model.train_on_batch(x, np.zeros((6, 3)))
+    assert float(total) == pytest.approx(mse + float(numpy(loss)), rel=1e-4)
+    with pytest.raises(ValueError, match="magnitude='l2'"):
+        FunctionSparsity(magnitude="l2")
 
 
 def test_any_reconciliation_and_block_major_layout(rng):
