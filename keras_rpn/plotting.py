@@ -7,12 +7,16 @@
 
 Both return a matplotlib `Figure`; saving it (`fig.savefig(path)`) is the
 caller's choice. `shared_y=True` draws every curve on one y-scale, so that flat
-functions look flat.
+functions look flat. A layer whose remainder does not split per feature (the
+default `keras_rpn.models.KAN`'s base branch `silu(x W_r)`) is drawn with the
+expansion part of its functions (the splines); its edges' importance includes
+the base branch's linearised share (see `keras_rpn.pruning.edge_scores`).
 """
 
 import numpy as np
 
 from keras_rpn import interpret
+from keras_rpn.pruning import additive_remainder
 from keras_rpn.pruning import edge_scores
 
 __all__ = ["plot_layer", "plot_network"]
@@ -33,11 +37,25 @@ def _figure(size):
 
 
 def _curves(layer, h):
-    """`(t, values)`: every edge function on a sorted grid over its input's range."""
+    """`(t, values)`: every edge function on a sorted grid over its input's range.
+
+    A remainder that does not split per feature (the default KAN's `silu(x W_r)`)
+    is left out of the curves: they are then the expansion part.
+    """
     lows, highs = h.min(axis=0), h.max(axis=0)
     t = np.linspace(lows, highs, 100)
-    values, _ = interpret.contributions(layer, t.astype("float32"))  # (G, m, n)
+    additive = additive_remainder(layer, h)
+    values, _ = interpret.contributions(layer, t.astype("float32"), include_remainder=additive)
     return t, values
+
+
+def _one_layer(model):
+    if len(model.rpn_layers) != 1:
+        raise ValueError(
+            f"{model.name} has {len(model.rpn_layers)} layers: pass one of them "
+            "(model.rpn_layers[k]) with its own inputs, or use plot_network."
+        )
+    return model.rpn_layers[0]
 
 
 def plot_layer(layer, x, shared_y=False, input_names=None, output_names=None):
@@ -53,6 +71,8 @@ def plot_layer(layer, x, shared_y=False, input_names=None, output_names=None):
         A matplotlib `Figure` with `n` rows and `m` columns of panels.
     """
     x = np.asarray(x, dtype="float32")
+    if hasattr(layer, "rpn_layers"):
+        layer = _one_layer(layer)
     t, values = _curves(layer, x)
     m, n = values.shape[1], values.shape[2]
     input_names = input_names or [f"x{j}" for j in range(m)]

@@ -10,7 +10,14 @@ from keras_rpn import interpret
 from keras_rpn.symbolic.export import layers_of
 from keras_rpn.symbolic.export import linear_map
 
-__all__ = ["PruneReport", "edge_scores", "prune"]
+__all__ = [
+    "PruneReport",
+    "additive_remainder",
+    "edge_scores",
+    "head_weights",
+    "prune",
+    "remainder_scores",
+]
 
 
 def _numpy(x):
@@ -63,18 +70,60 @@ class PruneReport:
 def edge_scores(model, x):
     """Every layer's `(n, m)` edge scores `mean_s |f_ij(h_j) - mean f_ij|` and inputs `h`.
 
-    `h` is the input of each layer on the samples `x`.
+    `h` is the input of each layer on the samples `x`. A remainder that is not a
+    sum of per-feature terms (the default KAN's base branch `silu(h W_r)`) adds
+    its linearised share `mean_s |W_r[j, i] (h_sj - mean h_j)|` (see
+    `remainder_scores`); the functions `f_ij` are then the expansion part.
+
+    Returns:
+        `(layers, inputs, scores)`.
     """
     layers = layers_of(model)
     inputs, scores = [], []
     h = np.asarray(x, dtype="float32")
     for layer in layers:
-        terms, _ = interpret.contributions(layer, h)  # (N, m, n)
+        additive = additive_remainder(layer, h)
+        terms, _ = interpret.contributions(layer, h, include_remainder=additive)  # (N, m, n)
         centred = terms - terms.mean(axis=0, keepdims=True)
-        scores.append(np.abs(centred).mean(axis=0).T)  # (n, m)
+        score = np.abs(centred).mean(axis=0).T  # (n, m)
+        if not additive:
+            score = score + remainder_scores(layer, h)
+        scores.append(score)
         inputs.append(h)
         h = keras.ops.convert_to_numpy(layer(h)).astype("float32")
     return layers, inputs, scores
+
+
+def additive_remainder(layer, h):
+    """Whether every head's remainder splits into per-feature terms on `h`.
+
+    Then the edge functions of `keras_rpn.interpret` include it; a remainder with
+    an activation (the default KAN's `silu(h W_r)`) does not split.
+    """
+    for head in _heads(layer):
+        remainder = head.remainder
+        if remainder.is_zero:
+            continue
+        if remainder.activation is not keras.activations.linear:
+            return False
+        if remainder.additive_terms(np.asarray(h[:1], dtype="float64")) is None:
+            return False
+    return True
+
+
+def remainder_scores(layer, h):
+    """`(n, m)` linearised edge scores of the heads' linear remainders on `h`.
+
+    `sum_h |alpha_h| mean_s |W_r[j, i] (h_sj - mean h_j)|`: the share of edge
+    `j -> i` inside the remainder's activation (whose slope is about 1 for silu).
+    """
+    spread = np.abs(h - h.mean(axis=0)).mean(axis=0)  # (m,)
+    total = 0.0
+    for alpha, head in zip(head_weights(layer), _heads(layer), strict=True):
+        kernel = getattr(head.remainder, "kernel", None)
+        if kernel is not None and not head.remainder.is_zero:
+            total = total + abs(alpha) * (np.abs(_numpy(kernel)) * spread[:, None]).T
+    return total
 
 
 def _heads(layer):
@@ -222,7 +271,10 @@ def prune(model, x, threshold=0.01, prune_inputs=False, prune_heads=True):
     Every edge `j -> i` of every layer is scored by how much its function moves on
     the samples, `mean_s |f_ij(h_j) - mean_s f_ij(h_j)|` (`h`: the layer's input;
     `f_ij` read through the materialised `psi(w)`, so any reconciliation),
-    divided by the layer's largest score. A hidden unit is kept when one of its
+    divided by the layer's largest score (a remainder with an activation, such as
+    the default KAN's `silu(h W_r)`, adds its linearised share, see `edge_scores`;
+    dropping its inputs is then not exact, and the report's error says by how
+    much). A hidden unit is kept when one of its
     incoming and one of its outgoing edges score at least `threshold`; an input
     (with `prune_inputs`) when one of its edges does. Every head of a layer is
     scored the same way by its contribution `alpha_h head_h(h)` to the fused output
@@ -301,9 +353,12 @@ def prune(model, x, threshold=0.01, prune_inputs=False, prune_heads=True):
         rows, cols, kept, alpha = keep[k + 1], keep[k], kept_heads[k], alphas[k]
         dropped = np.setdiff1d(np.arange(inputs[k].shape[1]), cols)
         delta = deltas[k].copy()
+        additive = additive_remainder(old, inputs[k])
         for h in kept:
             if len(dropped):
-                terms, _ = interpret.contributions(_heads(old)[h], inputs[k])
+                terms, _ = interpret.contributions(
+                    _heads(old)[h], inputs[k], include_remainder=additive
+                )
                 delta += alpha[h] * terms[:, dropped].mean(axis=0).sum(axis=0)
         shift = delta[rows] / alpha[kept].sum()
         for h, new_head in zip(kept, _heads(new), strict=True):

@@ -32,3 +32,18 @@ def test_network_and_layer_figures(rng):
     flat = layer_fig.axes[2].lines[0].get_ydata()  # edge c -> y0
     np.testing.assert_allclose(flat, 0.0, atol=1e-6)
     fig.savefig(__import__("io").BytesIO(), format="png")
+
+
+def test_default_kan_network_with_a_shared_y_scale(rng):
+    from keras_rpn.models import KAN
+
+    model = KAN([2, 3, 1])  # base branch silu(x W_r): not per edge, drawn as its splines
+    x = rng.uniform(-1, 1, (48, 2)).astype("float32")
+    fig = plotting.plot_network(model, x, shared_y=True)
+    insets = fig.axes[1:]
+    assert len(insets) == 2 * 3 + 3 * 1  # every edge of both layers
+    assert len({ax.get_ylim() for ax in insets}) == 1
+    layer_fig = plotting.plot_layer(model.rpn_layers[0], x)
+    assert len(layer_fig.axes) == 6
+    with pytest.raises(ValueError, match="2 layers"):
+        plotting.plot_layer(model, x)

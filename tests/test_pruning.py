@@ -124,6 +124,23 @@ def test_low_rank_reconciliation_is_materialised(rng):
     assert report.relative_error < 1e-3
 
 
+def test_default_kan_with_its_silu_base_branch(rng):
+    from keras_rpn.models import KAN
+
+    model = KAN([3, 4, 1])  # remainder silu(x W_r): scored by its linearised share
+    x = rng.uniform(-1, 1, (128, 3)).astype("float32")
+    head = model.rpn_layers[1].heads[0]
+    head.kernel.assign(numpy(head.kernel).astype("float32") * np.repeat([1, 1, 1e-4, 1], 8))
+    base = numpy(head.remainder.kernel)  # (4, 1)
+    base[2] = 0.0  # hidden unit 2 feeds almost nothing
+    head.remainder.kernel.assign(base.astype("float32"))
+    pruned, report = keras_rpn.prune(model, x, threshold=0.01)
+    assert report.kept_units == [[0, 1, 3]] and pruned.dims == [3, 3, 1]
+    error = np.abs(numpy(pruned(x)) - numpy(model(x))).max()
+    assert error == pytest.approx(report.max_abs_error, rel=1e-5, abs=1e-7)
+    assert report.relative_error < 1e-2
+
+
 def test_unprunable_models_raise(rng):
     x = rng.uniform(-1, 1, (16, 3)).astype("float32")
     lorr = RPN([3, 4, 3], expansion="chebyshev", reconciliation="lorr")
