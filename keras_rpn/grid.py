@@ -299,7 +299,9 @@ def extend_grid(obj, grid_size, num=None):
     per input spread over the input's grid (default `20 K`, `K` the bases per
     input); for B-splines the finer space contains the coarser one when
     `grid_size` is a multiple of the old size, and the function is then kept to
-    float32 rounding (RBFs are approximated). Every other weight (base branch,
+    float32 rounding (RBFs are approximated). That holds on the grid: outside it,
+    where the old boundary bases still reach, the functions may differ (refit the
+    grid to the data first with `update_grid`). Every other weight (base branch,
     bias, grid bounds, other heads) is copied. pykan calls this grid refinement.
 
     Args:
