@@ -45,7 +45,7 @@ DEMOS = {
         None,
         (-1, 1),
     ),
-    "x y": (["x", "y"], lambda v: v[:, 0] * v[:, 1], [2, 1], [["x"], ["x^2"]], (-1, 1)),
+    "x y": (["x", "y"], lambda v: v[:, 0] * v[:, 1], [4, 1], [["x"], ["x^2"]], (-1, 1)),
     "sin(x) + cos(y)^2": (
         ["x", "y"],
         lambda v: np.sin(v[:, 0]) + np.cos(v[:, 1]) ** 2,
@@ -69,7 +69,7 @@ def r2_score(pred, truth):
 
 def lock_and_tune(model, x, y, x_test, y_test, names, candidates=None, epochs=200):
     """Locks the fitted candidates, fine-tunes them; the simplified formula and its R^2."""
-    locked = symbolic.lock(model, x, candidates=candidates)
+    locked = symbolic.lock(model, x, candidates=candidates, y=y)
     locked.compile(keras.optimizers.Adam(0.01), "mse")
     locked.fit(x, y, epochs=epochs, batch_size=100, verbose=0)
     (expr,) = symbolic.export(locked, input_names=names)

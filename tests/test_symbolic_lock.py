@@ -139,3 +139,20 @@ def test_fine_tuning_locked_squares_recovers_x_times_y():
     simple = symbolic.simplify(expr, precision=2, drop_below=0.02)
     x_, y_ = sp.symbols("x y", real=True)
     assert simple == sp.Float(1.0) * x_ * y_, simple
+
+
+def test_fit_linear_solves_the_output_signs():
+    """c and d by least squares, signs included; a and b kept."""
+    layer = SymbolicDense([["x^2", "x^2", "0"]])
+    layer.build((None, 3))
+    layer.a.assign(np.array([[1.0, 0.5, 1.0]], dtype="float32"))
+    layer.b.assign(np.array([[0.0, 0.1, 0.0]], dtype="float32"))
+    x = X[:, :3].astype("float64")
+    y = 2 * x[:, 0] ** 2 - 3 * (0.5 * x[:, 1] + 0.1) ** 2 + 0.7
+    layer.fit_linear(x, y[:, None])
+    np.testing.assert_allclose(numpy(layer.c)[0, :2], [2.0, -3.0], rtol=1e-4)
+    np.testing.assert_allclose(numpy(layer.d).sum(), 0.7, rtol=1e-4)
+    np.testing.assert_allclose(numpy(layer.a), [[1.0, 0.5, 1.0]])
+    np.testing.assert_allclose(numpy(layer(X[:, :3]))[:, 0], y, atol=1e-4)
+    with pytest.raises(ValueError, match="linear activation"):
+        SymbolicDense([["x"]], activation="tanh").fit_linear(x[:, :1], y)

@@ -127,6 +127,43 @@ class SymbolicDense(keras.layers.Layer):
         for k, weight in enumerate((self.a, self.b, self.c, self.d)):
             weight.assign(values[..., k].astype(weight.dtype))
 
+    def fit_linear(self, x, y):
+        """Re-solves `c` and `d` by least squares so that the layer maps `x` to `y`.
+
+        Joint over each output's edges (their signs may change); `a`, `b` stay.
+
+        Args:
+            x: inputs, `(N, input_dim)`.
+            y: targets, `(N, units)`; the activation must be linear.
+        """
+        if self.activation is not keras.activations.linear:
+            raise ValueError(f"{self.name}: fit_linear needs a linear activation.")
+        x = np.asarray(x, dtype="float64")
+        y = np.asarray(y, dtype="float64").reshape(len(x), -1)
+        if x.shape[1:] != (self.input_dim,) or y.shape[1] != self.units:
+            raise ValueError(
+                f"{self.name}: fit_linear expects x of shape (N, {self.input_dim}) and y of "
+                f"shape (N, {self.units}). Received: {x.shape} and {y.shape}"
+            )
+        a, b, c = (
+            np.asarray(ops.convert_to_numpy(w), dtype="float64") for w in (self.a, self.b, self.c)
+        )
+        d = np.zeros_like(c)
+        for i, row in enumerate(self.functions):
+            edges = [j for j, name in enumerate(row) if name != "0"]
+            columns = [
+                ops.convert_to_numpy(
+                    _FUNCTIONS[row[j]](ops.convert_to_tensor(a[i, j] * x[:, j] + b[i, j]))
+                )
+                for j in edges
+            ]
+            design = np.stack(columns + [np.ones(len(x))], axis=1).astype("float64")
+            solution = np.linalg.lstsq(design, y[:, i], rcond=None)[0]
+            c[i, edges] = solution[:-1]
+            d[i, 0] = solution[-1]
+        self.c.assign(c.astype(self.c.dtype))
+        self.d.assign(d.astype(self.d.dtype))
+
     def symbolic_expressions(self, symbols):
         """The outputs as sympy expressions of `symbols`, from the current parameters."""
         from keras_rpn.symbolic.export import sympy_activation
@@ -159,7 +196,7 @@ class SymbolicDense(keras.layers.Layer):
 
 
 def lock(model, x=None, fits=None, candidates=None, tolerance=1e-3, prune_below=1e-3,
-         overrides=None):  # fmt: skip
+         overrides=None, y=None):  # fmt: skip
     """A model whose edge functions are the fitted candidates, locked and trainable.
 
     Every separable layer of `model` becomes a `SymbolicDense` whose edges are the
@@ -172,12 +209,17 @@ def lock(model, x=None, fits=None, candidates=None, tolerance=1e-3, prune_below=
         x: samples of the model input, `(N, m)` (unless `fits` is given).
         fits: the result of `auto_symbolic(model, x, ...)`, to lock as they are.
         candidates, tolerance, prune_below, overrides: see `auto_symbolic`.
+        y: optional targets `(N, units)` of `x`: the last layer's `c, d` are then
+            re-solved by least squares on them (`SymbolicDense.fit_linear`), so
+            that the output edges' signs fit the data rather than the network's
+            own functions: a better start for fine-tuning (needs `x` and a
+            linear last activation).
 
     Returns:
         A `keras.Sequential` of `SymbolicDense` layers (not compiled).
 
     Example:
-    >>> locked = keras_rpn.symbolic.lock(kan, x, candidates=[["x"], ["x^2"]])
+    >>> locked = keras_rpn.symbolic.lock(kan, x, candidates=[["x"], ["x^2"]], y=y)
     >>> locked.compile("adam", "mse"); locked.fit(x, y)
     >>> keras_rpn.symbolic.simplify(keras_rpn.symbolic.export(locked)[0])
     """
@@ -198,4 +240,12 @@ def lock(model, x=None, fits=None, candidates=None, tolerance=1e-3, prune_below=
         locked.build((None, len(functions[0])))
         locked.set_edges(rows, offset)
         layers.append(locked)
-    return keras.Sequential([keras.Input((layers[0].input_dim,))] + layers)
+    model = keras.Sequential([keras.Input((layers[0].input_dim,))] + layers)
+    if y is not None:
+        if x is None:
+            raise ValueError("lock: y needs the samples x it belongs to. Received x=None.")
+        h = np.asarray(x, dtype="float32")
+        for layer in layers[:-1]:
+            h = ops.convert_to_numpy(layer(h))
+        layers[-1].fit_linear(h, y)
+    return model
