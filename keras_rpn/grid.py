@@ -183,7 +183,10 @@ def update_grid(obj, x, percentile=0.0, margin=0.05):
 
     Every feature's grid is set to the range of its inputs (see `fit_bounds`) and
     the coefficients are re-solved by least squares, per feature, so that every
-    learned univariate function keeps its values on the samples. In a model, the
+    learned univariate function keeps its values on the samples as far as the new
+    grid's spline space holds them (exactly when it contains the old function,
+    e.g. cubics on B-splines of degree 3; otherwise the least-squares closest
+    function, as pykan does). In a model, the
     layers are refitted in call order, each on the inputs the (already refitted)
     layers before it give it.
 
