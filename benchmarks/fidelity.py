@@ -280,20 +280,21 @@ def print_trajectories(names, results):
     """Mean training loss of both runs at a few epochs, per seed."""
     for name in names:
         pairs = zip(results[(name, "tinyBIG")], results[(name, "keras_rpn")], strict=True)
-        for seed, (ours, theirs) in enumerate((k, t) for t, k in pairs):
+        for theirs, ours in pairs:
             epochs = len(theirs["epoch_loss"])
-            marks = sorted({e for e in (1, 2, 10, 100, 1000, epochs) if e <= epochs})
+            marks = sorted({e for e in (1, 10, 100, 200, 500, 1000, epochs) if e <= epochs})
             cells = "; ".join(
                 f"{e}: {theirs['epoch_loss'][e - 1]:.3g} / {ours['epoch_loss'][e - 1]:.3g}"
                 for e in marks
             )
-            print(f"{name} seed {seed} train loss tinyBIG / keras_rpn, epoch {cells}; "
+            print(f"{name} seed {theirs['seed']} train loss tinyBIG / keras_rpn, epoch {cells}; "
                   f"test {theirs['test_mse']:.3g} / {ours['test_mse']:.3g}")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1")
+    parser.add_argument("--seed-list", type=int, nargs="+", help="these seeds instead")
     parser.add_argument("--only", nargs="+", help="configuration names")
     parser.add_argument("--epochs", type=float, default=1.0, help="factor on every n_epochs")
     parser.add_argument("--tinybig-python", default=default_tinybig_python())
@@ -305,15 +306,16 @@ def main():
         parser.error("--same-init needs tinyBIG")
     configs = configurations()
     names = args.only or list(configs)
+    seeds = args.seed_list or list(range(args.seeds))
     print(f"keras {keras.__version__}, backend {keras.backend.backend()}, seeds "
-          f"0..{args.seeds - 1}, epochs x{args.epochs}"
+          f"{', '.join(map(str, seeds))}, epochs x{args.epochs}"
           + (", keras_rpn from tinyBIG's start and batches" if args.same_init else ""),
           flush=True)
     results, jobs = {}, []
     for name in names:
         config, make_data, classification = configs[name]
         config = scale_epochs(config, args.epochs)
-        for seed in range(args.seeds):
+        for seed in seeds:
             job = {"id": f"{name}-{seed}", "seed": seed, "configurations": config,
                    "classification": classification, "dump": args.same_init}
             jobs.append((job, make_data(np.random.default_rng(seed))))
@@ -335,7 +337,7 @@ def main():
     for job, _ in jobs:
         if answers:
             results.setdefault((job["id"].rsplit("-", 1)[0], "tinyBIG"), []).append(
-                answers[job["id"]]
+                {**answers[job["id"]], "seed": job["seed"]}
             )
     if args.same_init:
         print_trajectories(names, results)
