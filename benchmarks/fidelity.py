@@ -44,7 +44,10 @@ parameters and the sample order of every epoch; keras_rpn then starts from those
 parameters (mapped as the parity tests map them, `tests/tinybig_layout.py`) and
 sees the same batches in the same order, so the two trajectories differ only by
 the implementations (optimizer arithmetic, float rounding). It prints the mean
-training loss of both at a few epochs, per seed.
+training loss of both at a few epochs, per seed. With `--tinybig-untrained`, tinyBIG
+only draws its start and batch orders (seconds instead of minutes): keras_rpn's
+results then pair seed by seed with tinyBIG's from a run without `--same-init`
+(tinyBIG's training is deterministic given the seed).
 """
 
 import argparse
@@ -301,7 +304,11 @@ def main():
     parser.add_argument("--no-tinybig", action="store_true")
     parser.add_argument("--same-init", action="store_true",
                         help="keras_rpn starts from tinyBIG's initial parameters and batches")
+    parser.add_argument("--tinybig-untrained", action="store_true",
+                        help="with --same-init: tinyBIG draws its start and orders, no training")
     args = parser.parse_args()
+    if args.tinybig_untrained and not args.same_init:
+        parser.error("--tinybig-untrained goes with --same-init")
     if args.same_init and args.no_tinybig:
         parser.error("--same-init needs tinyBIG")
     configs = configurations()
@@ -317,7 +324,8 @@ def main():
         config = scale_epochs(config, args.epochs)
         for seed in seeds:
             job = {"id": f"{name}-{seed}", "seed": seed, "configurations": config,
-                   "classification": classification, "dump": args.same_init}
+                   "classification": classification, "dump": args.same_init,
+                   "train": not args.tinybig_untrained}
             jobs.append((job, make_data(np.random.default_rng(seed))))
     answers = {}
     if not args.no_tinybig:
@@ -335,11 +343,11 @@ def main():
     if not args.no_tinybig and not args.same_init:
         answers = run_tinybig(args.tinybig_python, jobs)
     for job, _ in jobs:
-        if answers:
+        if answers and not args.tinybig_untrained:
             results.setdefault((job["id"].rsplit("-", 1)[0], "tinyBIG"), []).append(
                 {**answers[job["id"]], "seed": job["seed"]}
             )
-    if args.same_init:
+    if args.same_init and not args.tinybig_untrained:
         print_trajectories(names, results)
     print("\n| configuration | run | parameters | median test MSE | worst test MSE "
           "| median accuracy | worst accuracy | median train time |")

@@ -21,7 +21,8 @@ each epoch) and, for a job with `"dump": true`, `"initial"` and `"orders"`: the 
 of the arrays written to `RESPONSE.npz` (beside RESPONSE.json), tinyBIG's initial
 `named_parameters()` (`J:init:<name>`) and the sample order of every epoch
 (`J:orders`, `(n_epochs, n_train)`), so keras_rpn can start from the same point and
-see the same batches (`fidelity.py --same-init`).
+see the same batches (`fidelity.py --same-init`). A job with `"train": false` only
+draws the initial parameters and the orders (its metrics are the untrained model's).
 """
 
 import contextlib
@@ -74,6 +75,8 @@ def train(job, arrays, torch, config, dumped):
     for _ in range(learner["n_epochs"]):
         order = torch.randperm(len(x), generator=generator)
         orders.append(order)
+        if not job.get("train", True):
+            continue
         total, steps = 0.0, 0
         for i in range(0, len(x), batch):
             idx = order[i : i + batch]
