@@ -29,8 +29,9 @@ feature column. A sparse matrix is applied in one of two layouts:
 
 Otherwise the matrix is applied dense. The two constants are measured, on one CPU
 core, by `python benchmarks/interdependence.py --threads 1 --sweep` on JAX and
-PyTorch (the table in `benchmarks/README.md`): a graph of in-degree 8 is cheaper
-sparse from about 512 nodes on, one of in-degree 32 from about 2048.
+PyTorch (the table in `benchmarks/README.md`): a graph of in-degree 8 is applied
+sparse from 512 nodes on, one of in-degree 32 from 2048 (JAX's gathers are cheaper
+than torch's; 64 is the compromise between the two).
 """
 
 import numpy as np
