@@ -69,13 +69,14 @@ dicts and JSON do not.
 The subpackage's modules: `schema` (reading files and tinyBIG's config layout),
 `names` (the tables between tinyBIG's and keras_rpn's names), `steps` (process
 functions <-> Keras layers), `functions` (one function config -> a keras_rpn
-component config), `importer` (heads, layers, models) and `exporter`.
+component config), `interdependence` (interdependence configs, the instance axis of
+an imported model), `importer` (heads, layers, models) and `exporter`.
 """
 
 from keras_rpn.config.exporter import to_tinybig
 from keras_rpn.config.exporter import to_yaml
 from keras_rpn.config.importer import from_tinybig
-from keras_rpn.config.importer import interdependence_from_tinybig
+from keras_rpn.config.interdependence import interdependence_from_tinybig
 from keras_rpn.config.learner import learner_arguments
 from keras_rpn.config.schema import load_config
 
