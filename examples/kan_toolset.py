@@ -21,7 +21,8 @@ Feynman demo (theta in [-3, 3], outside the default grid) prints the R^2 of the
 candidates on its one edge and locks the runner-up too, to show the trade-off
 between R^2 and simplicity (`tolerance=` of `fit_function` sets it).
 
-Run: `KERAS_BACKEND=jax python examples/kan_toolset.py [--epochs 150] [--output-dir DIR]`
+Run: `KERAS_BACKEND=jax python examples/kan_toolset.py [--epochs 150] [--tune-epochs 200]
+[--output-dir DIR] [--only NAME]`
 (any backend; needs sympy and, for the figures, matplotlib).
 """
 
@@ -78,7 +79,8 @@ def lock_and_tune(model, x, y, x_test, y_test, names, candidates=None, epochs=20
     return expr, r2, [layer.functions for layer in locked.layers]
 
 
-def run(name, names, target, widths, candidates, bounds, epochs, output_dir, seed=0):
+def run(name, names, target, widths, candidates, bounds, epochs, output_dir, tune_epochs=200,
+        seed=0):  # fmt: skip
     rng = np.random.default_rng(seed)
     keras.utils.set_random_seed(seed)
     x = rng.uniform(*bounds, (1000, len(names))).astype("float32")
@@ -114,7 +116,9 @@ def run(name, names, target, widths, candidates, bounds, epochs, output_dir, see
     r2 = r2_score(symbolic.evaluate(exprs, x_test, names)[:, 0], y_test)
     print(f"fitted:    {symbolic.round_floats(exprs[0], 4)}  (held-out R^2 {r2:.6f})")
     # 4. Lock the candidates into a trainable model, fine-tune, read the formula back.
-    expr, r2, functions = lock_and_tune(pruned, x, y, x_test, y_test, names, candidates)
+    expr, r2, functions = lock_and_tune(
+        pruned, x, y, x_test, y_test, names, candidates, tune_epochs
+    )
     print(f"locked {functions}, fine-tuned:")
     print(f"recovered: {expr}  (held-out R^2 {r2:.6f})")
     if len(names) == 1:  # 5. The one edge's trade-off: R^2 against simplicity.
@@ -123,7 +127,7 @@ def run(name, names, target, widths, candidates, bounds, epochs, output_dir, see
         ))  # fmt: skip
         chosen = functions[0][0][0]
         other = next(f.name for f in ranked if f.name != chosen)
-        expr, r2, _ = lock_and_tune(pruned, x, y, x_test, y_test, names, [other])
+        expr, r2, _ = lock_and_tune(pruned, x, y, x_test, y_test, names, [other], tune_epochs)
         print(f"forced {other}, fine-tuned: {expr}  (held-out R^2 {r2:.6f})")
     # 6. The network, every edge's function on its edge.
     if output_dir:
@@ -137,6 +141,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=150)
     parser.add_argument("--output-dir", default=None)
+    parser.add_argument("--tune-epochs", type=int, default=200, help="fine-tuning epochs")
     parser.add_argument("--only", default="", help="run the demos whose name contains this")
     args = parser.parse_args()
     if args.output_dir:
@@ -144,7 +149,7 @@ def main():
     print(f"backend: {keras.backend.backend()}")
     only = [name for name in DEMOS if args.only in name]
     for name in only:
-        run(name, *DEMOS[name], args.epochs, args.output_dir)
+        run(name, *DEMOS[name], args.epochs, args.output_dir, args.tune_epochs)
 
 
 if __name__ == "__main__":
