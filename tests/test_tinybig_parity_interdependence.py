@@ -218,8 +218,9 @@ def _keras_patches(row, x):
 
 
 def _dtype(row):
-    # float32 for the bilinear rows on torch: there a float64 bilinear matrix meets a
-    # float32 contraction inside keras_rpn (open defect, reported); JAX runs float32 too.
+    # float32 for the bilinear rows on torch: Keras' torch `ops.matmul` returns float32
+    # for two float64 operands (Keras 3 here), which the bilinear einsum then mixes with
+    # float64; JAX runs float32 too.
     return "float32" if row.transpose_x and keras.backend.backend() == "torch" else "float64"
 
 
