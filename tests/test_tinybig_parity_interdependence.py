@@ -13,7 +13,11 @@ reason written (a tinyBIG bug, or a deliberate difference,
 
 Parameterised rows give both the same parameters `w` in tinyBIG's layout, mapped to
 keras_rpn's (`to_keras`): keras_rpn's matrix is `psi(w)^T` with `psi` built for
-`(d', d)`, tinyBIG's `psi(w)` built for `(d, d')`. tinyBIG's bilinear instance
+`(d', d)`, tinyBIG's `psi(w)` built for `(d, d')`. For the Kronecker ones
+(hm, lphm, dual_lphm) `(A (x) B)^T = A^T (x) B^T`: keras_rpn's p, q are tinyBIG's
+q, p and each factor is stored transposed; tinyBIG's matrix, a reshaped outer
+product of the factors, is rearranged into their Kronecker product before the
+comparison (`from_tinybig`). tinyBIG's bilinear instance
 function takes the transposed data (`A = x^T W x` of the `(m, b)` matrix its head
 passes), so it gets `x.T`.
 """
@@ -36,12 +40,9 @@ from test_tinybig_parity import oracle_python  # noqa: F401 - the session fixtur
 
 B, M = 6, 4  # tinyBIG's batch = keras_rpn's instances of one sample; features
 
-KRONECKER = (
-    "the Kronecker (hm, lphm, dual_lphm) and random-matrix reconciliations are compared "
-    "with tinyBIG's in test_tinybig_parity.py; as interdependences keras_rpn builds them "
-    "for (d', d) and transposes, which with a Kronecker layout is a different factor "
-    "split (p, q swap roles), and random matrices come from different generators, so "
-    "the same w gives different matrices; the full and low-rank rows check the transpose"
+RANDOM_MATRIX = (
+    "random matrices come from different generators (tinyBIG draws its frozen matrices "
+    "with torch's RNG), so the same w gives different matrices"
 )
 CYLINDER_SPHERE = (
     "tinyBIG 0.2.1's cylinder and sphere patch interdependences always raise a TypeError "
@@ -63,6 +64,40 @@ def _lowrank_attribute(w):
     """tinyBIG A = U V, U (d, r), V (r, d'); keras_rpn A = (P Q)^T, P (d', r), Q (r, d)."""
     u, v = np.split(w.ravel(), [M * R])
     return np.concatenate([v.reshape(R, M_PRIME).T.ravel(), u.reshape(M, R).T.ravel()])[None]
+
+
+# Kronecker rows: tinyBIG's p x q factor A_t and s x t factor B_t (s = d/p, t = d'/q),
+# every size > 1 and p != q, so that a swapped or untransposed factor shows.
+KM_PRIME, KP, KQ = 6, 2, 3
+KS, KT = M // KP, KM_PRIME // KQ
+
+
+def _kronecker_hm(w):
+    """tinyBIG A_t (p, q), B_t (s, t); keras_rpn (A_t (x) B_t)^T = A_t^T (x) B_t^T,
+    so its p, q are tinyBIG's q, p and each factor is stored transposed."""
+    a, b = np.split(w.ravel(), [KP * KQ])
+    return np.concatenate([a.reshape(KP, KQ).T.ravel(), b.reshape(KS, KT).T.ravel()])[None]
+
+
+def _kronecker_lphm(w):
+    """tinyBIG A_t, S_t (s, r), T_t read as T_t^T (r, t); keras_rpn B^T = T_t S_t^T:
+    its S (t, r) is T_t, its T (s, r) is S_t."""
+    a, s_, t_ = np.split(w.ravel(), np.cumsum([KP * KQ, KS * R]))
+    return np.concatenate([a.reshape(KP, KQ).T.ravel(), t_.reshape(R, KT).T.ravel(), s_])[None]
+
+
+def _kronecker_dual_lphm(w):
+    """tinyBIG P_t (p, r), Q_t read as Q_t^T (r, q), S_t, T_t as in LPHM; keras_rpn
+    A^T = Q_t P_t^T: its P (q, r) is Q_t, its Q (p, r) is P_t."""
+    p_, q_, s_, t_ = np.split(w.ravel(), np.cumsum([KP * R, KQ * R, KS * R]))
+    return np.concatenate([q_.reshape(R, KQ).T.ravel(), p_, t_.reshape(R, KT).T.ravel(), s_])[None]
+
+
+def _tinybig_kronecker(a):
+    """tinyBIG 0.2.1's reshaped outer product `outer(vec A_t, vec B_t)` of shape (d, d')
+    (its known bug, see test_tinybig_parity.py) rearranged into the documented
+    Kronecker product `A_t (x) B_t`: entry (i q + j) s t + k t + l goes to (i s + k, j t + l)."""
+    return a.reshape(KP, KQ, KS, KT).transpose(0, 2, 1, 3).reshape(M, KM_PRIME)
 
 
 HYBRID = (
@@ -90,6 +125,8 @@ class Row:
     num_params: int = 0
     to_keras: object = None
     transpose_x: bool = False
+    # tinyBIG's matrix rearranged into the layout keras_rpn documents (Kronecker rows)
+    from_tinybig: object = None
 
     @property
     def id(self):
@@ -184,7 +221,16 @@ ROWS = [
       to_keras=_full_attribute),
     K("lowrank_parameterized_interdependence", {"m_prime": M_PRIME, "r": R},
       num_params=R * (M + M_PRIME), to_keras=_lowrank_attribute),
-    K("lphm_parameterized_interdependence", skip=KRONECKER),
+    K("hm_parameterized_interdependence", {"m_prime": KM_PRIME, "p": KQ, "q": KP},
+      tinybig_only={"p": KP, "q": KQ}, num_params=KP * KQ + KS * KT,
+      to_keras=_kronecker_hm, from_tinybig=_tinybig_kronecker),
+    K("lphm_parameterized_interdependence", {"m_prime": KM_PRIME, "r": R, "p": KQ, "q": KP},
+      tinybig_only={"p": KP, "q": KQ}, num_params=KP * KQ + R * (KS + KT),
+      to_keras=_kronecker_lphm, from_tinybig=_tinybig_kronecker),
+    K("dual_lphm_parameterized_interdependence", {"m_prime": KM_PRIME, "r": R, "p": KQ, "q": KP},
+      tinybig_only={"p": KP, "q": KQ}, num_params=R * (KP + KQ + KS + KT),
+      to_keras=_kronecker_dual_lphm, from_tinybig=_tinybig_kronecker),
+    K("random_matrix_adaption_parameterized_interdependence", skip=RANDOM_MATRIX),
     K("parameterized_bilinear_interdependence", instance=True, num_params=M * M,
       to_keras=lambda w: w, transpose_x=True),
     K("lowrank_parameterized_bilinear_interdependence", {"r": R}, instance=True,
@@ -290,6 +336,8 @@ def test_matrix(row, answers):
     if not result["ok"]:
         pytest.fail(f"tinyBIG failed on {row.id}: {result['error']}", pytrace=False)
     expected = out[f"{row.id}::A"]
+    if row.from_tinybig:
+        expected = row.from_tinybig(expected)
     if row.patches:
         x = _x(row)
         expected, actual = x @ expected, _keras_patches(row, x)
