@@ -11,8 +11,8 @@ For each: a `Sequential` of `KANDense` layers trained with a sparsity regularize
 (`FunctionSparsity`) and grid refits (`GridUpdate`), pruned (`keras_rpn.prune`),
 every edge matched against the candidate library (`keras_rpn.symbolic.formula`),
 then the candidates locked into a trainable model (`keras_rpn.symbolic.lock`: each
-edge `c f(a x + b) + d`), fine-tuned with `fit`, and read back as a simplified
-sympy formula, scored by R^2 on held-out points. The network is drawn with
+edge `c f(a x + b) + d`), fine-tuned (`keras_rpn.symbolic.fine_tune`), and read
+back as a simplified sympy formula, scored by R^2 on held-out points. The network is drawn with
 `keras_rpn.plotting.plot_network` (written as PNG when `--output-dir` is given).
 
 Candidates can be restricted per layer (`x y`: hidden edges linear, output edges
@@ -71,8 +71,7 @@ def r2_score(pred, truth):
 def lock_and_tune(model, x, y, x_test, y_test, names, candidates=None, epochs=200):
     """Locks the fitted candidates, fine-tunes them; the simplified formula and its R^2."""
     locked = symbolic.lock(model, x, candidates=candidates, y=y)
-    locked.compile(keras.optimizers.Adam(0.01), "mse")
-    locked.fit(x, y, epochs=epochs, batch_size=100, verbose=0)
+    symbolic.fine_tune(locked, x, y, epochs=epochs)
     (expr,) = symbolic.export(locked, input_names=names)
     expr = symbolic.simplify(expr, precision=4, drop_below=1e-3)
     r2 = r2_score(symbolic.evaluate([expr], x_test, names)[:, 0], y_test)
@@ -141,7 +140,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=150)
     parser.add_argument("--output-dir", default=None)
-    parser.add_argument("--tune-epochs", type=int, default=200, help="fine-tuning epochs")
+    parser.add_argument(
+        "--tune-epochs", type=int, default=200, help="fine-tuning epochs (first round)"
+    )
     parser.add_argument("--only", default="", help="run the demos whose name contains this")
     args = parser.parse_args()
     if args.output_dir:

@@ -8,7 +8,8 @@
   (`fit_function`), composed into a formula of the inputs;
 * `lock(model, x)`: the fitted candidates locked into a trainable model of
   `SymbolicDense` layers (`c f(a x + b) + d` per edge), to fine-tune with `fit`
-  and `export` (pykan's auto-symbolic then retraining);
+  and `export` (pykan's auto-symbolic then retraining); `fine_tune(locked, x, y)`
+  does the fitting in rounds of decreasing step with the output `c, d` re-solved;
 * `to_latex(exprs)`, `round_floats(expr)`, `simplify(expr)`, `evaluate(exprs, x)`.
 
 sympy is imported only when a function needs it.
@@ -25,6 +26,7 @@ from keras_rpn.symbolic.fit import fit_function
 from keras_rpn.symbolic.fit import formula
 from keras_rpn.symbolic.fit import simplify
 from keras_rpn.symbolic.locked import SymbolicDense
+from keras_rpn.symbolic.locked import fine_tune
 from keras_rpn.symbolic.locked import lock
 
 __all__ = [
@@ -34,6 +36,7 @@ __all__ = [
     "auto_symbolic",
     "evaluate",
     "export",
+    "fine_tune",
     "fit_function",
     "formula",
     "lock",

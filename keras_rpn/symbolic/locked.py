@@ -244,8 +244,60 @@ def lock(model, x=None, fits=None, candidates=None, tolerance=1e-3, prune_below=
     if y is not None:
         if x is None:
             raise ValueError("lock: y needs the samples x it belongs to. Received x=None.")
-        h = np.asarray(x, dtype="float32")
-        for layer in layers[:-1]:
-            h = ops.convert_to_numpy(layer(h))
-        layers[-1].fit_linear(h, y)
+        layers[-1].fit_linear(_last_layer_inputs(model, x), y)
     return model
+
+
+def _last_layer_inputs(model, x):
+    h = np.asarray(x, dtype="float32")
+    for layer in model.layers[:-1]:
+        h = ops.convert_to_numpy(layer(h))
+    return h
+
+
+def fine_tune(locked, x, y, epochs=200, learning_rate=0.01, batch_size=100, rounds=3):
+    """Fine-tunes a `lock`ed model: Adam rounds of decreasing step, output `c, d` re-solved.
+
+    Round `k` trains `epochs` (then `epochs // 2`) epochs with Adam at
+    `learning_rate / 10**k`; after each round the last layer's `c, d` are re-solved by
+    least squares on `(x, y)` (`SymbolicDense.fit_linear`, when its activation is
+    linear), and the weights of the lowest training MSE seen are kept. Adam at a
+    fixed step can end a few tenths of a percent off (or drift away from) a formula
+    that the smaller steps and the exact linear solve then reach.
+
+    Args:
+        locked: a `keras.Sequential` of `SymbolicDense` layers (from `lock`).
+        x, y: training inputs `(N, m)` and targets `(N, units)`.
+        epochs: epochs of the first round.
+        learning_rate: Adam's step in the first round.
+        batch_size: batch size of `fit`.
+        rounds: number of rounds (>= 1).
+
+    Returns:
+        The training MSE of the weights kept (set on `locked`).
+
+    Example:
+    >>> locked = keras_rpn.symbolic.lock(kan, x, y=y)
+    >>> keras_rpn.symbolic.fine_tune(locked, x, y)
+    """
+    rounds = validation.positive_int("rounds", rounds)
+    epochs = validation.positive_int("epochs", epochs)
+    x = np.asarray(x, dtype="float32")
+    y = np.asarray(y, dtype="float32").reshape(len(x), -1)
+    last = locked.layers[-1]
+
+    def training_mse():
+        return float(np.mean((ops.convert_to_numpy(locked(x)) - y) ** 2))
+
+    best = (training_mse(), locked.get_weights())
+    for k in range(rounds):
+        locked.compile(keras.optimizers.Adam(learning_rate / 10**k), "mse")
+        locked.fit(x, y, epochs=epochs if k == 0 else max(1, epochs // 2),
+                   batch_size=batch_size, verbose=0)  # fmt: skip
+        if last.activation is keras.activations.linear:
+            last.fit_linear(_last_layer_inputs(locked, x), y)
+        mse = training_mse()
+        if np.isfinite(mse) and mse < best[0]:
+            best = (mse, locked.get_weights())
+    locked.set_weights(best[1])
+    return best[0]
