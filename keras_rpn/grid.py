@@ -27,6 +27,7 @@ import numpy as np
 
 from keras_rpn import expansions
 from keras_rpn import validation
+from keras_rpn.interpret.functions import reconciled_matrices
 from keras_rpn.layers.rpn_head import RPNHead
 from keras_rpn.layers.rpn_layer import RPNLayer
 from keras_rpn.registry import serialize_component
@@ -107,8 +108,8 @@ def _bases(expansion, z):
 
 def _matrices(head):
     """`(C, n, m, K)` coefficients of every channel, per feature."""
-    weights = _numpy(head.reconciliation.reconcile(head.kernel)).astype("float64")
-    return weights[:, :, head.expansion.separable_columns(head.expansion.input_width)]
+    columns = head.expansion.separable_columns(head.expansion.input_width)
+    return reconciled_matrices(head)[:, :, columns]
 
 
 def _write_matrices(head, matrices):

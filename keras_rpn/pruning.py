@@ -7,6 +7,8 @@ import keras
 import numpy as np
 
 from keras_rpn import interpret
+from keras_rpn.interpret.functions import reconciled_matrices
+from keras_rpn.interpret.functions import to_numpy
 from keras_rpn.symbolic.export import layers_of
 from keras_rpn.symbolic.export import linear_map
 
@@ -18,10 +20,6 @@ __all__ = [
     "prune",
     "remainder_scores",
 ]
-
-
-def _numpy(x):
-    return np.asarray(keras.ops.convert_to_numpy(x), dtype="float64")
 
 
 @dataclasses.dataclass
@@ -122,7 +120,7 @@ def remainder_scores(layer, h):
     for alpha, head in zip(head_weights(layer), _heads(layer), strict=True):
         kernel = getattr(head.remainder, "kernel", None)
         if kernel is not None and not head.remainder.is_zero:
-            total = total + abs(alpha) * (np.abs(_numpy(kernel)) * spread[:, None]).T
+            total = total + abs(alpha) * (np.abs(to_numpy(kernel)) * spread[:, None]).T
     return total
 
 
@@ -156,7 +154,7 @@ def _holds_matrices(head):
     """Whether `head`'s reconciliation can take materialised matrices as its kernel."""
     if head.kernel is None:
         return True
-    w = _numpy(head.reconciliation.reconcile(head.kernel))
+    w = reconciled_matrices(head)
     try:
         head.reconciliation.kernel_from_matrices(w)
     except NotImplementedError:
@@ -175,7 +173,7 @@ def _copy_head(old, new, rows, cols, shift):
         m = int(old.input_spec.axes[-1])
         old_cols = old.expansion.separable_columns(m)
         new_cols = new.expansion.separable_columns(len(cols))
-        w = _numpy(old.reconciliation.reconcile(old.kernel))  # (C, n, D)
+        w = reconciled_matrices(old)  # (C, n, D)
         out = np.zeros((w.shape[0], len(rows), new.expansion.output_dim(len(cols))))
         out[:, :, new_cols.reshape(-1)] = w[:, rows][:, :, old_cols[cols].reshape(-1)]
         kernel = new.reconciliation.kernel_from_matrices(out)
@@ -183,7 +181,7 @@ def _copy_head(old, new, rows, cols, shift):
         handled.add(id(old.kernel))
         handled.update(id(v) for v in old.reconciliation.weights)
     if old.bias is not None:
-        new.bias.assign((_numpy(old.bias)[rows] + shift).astype("float32"))
+        new.bias.assign((to_numpy(old.bias)[rows] + shift).astype("float32"))
         handled.add(id(old.bias))
     # Without a bias the constants of dropped inputs and heads are lost: the report
     # shows it.
@@ -194,11 +192,11 @@ def _copy_head(old, new, rows, cols, shift):
     if not remainder.is_zero and remainder.weights:
         kernel = getattr(remainder, "kernel", None)
         if kernel is not None:
-            new.remainder.kernel.assign(_numpy(kernel)[cols][:, rows].astype("float32"))
+            new.remainder.kernel.assign(to_numpy(kernel)[cols][:, rows].astype("float32"))
             handled.add(id(kernel))
         bias = getattr(remainder, "bias", None)
         if bias is not None:
-            new.remainder.bias.assign(_numpy(bias)[rows].astype("float32"))
+            new.remainder.bias.assign(to_numpy(bias)[rows].astype("float32"))
             handled.add(id(bias))
     left = [w.path for w in old.weights if id(w) not in handled]
     if left:
@@ -256,7 +254,7 @@ def _rebuilt(model, layers, widths, overrides):
 
 def _score_heads(layer, h, alpha):
     """`(H,)` scores `sum_i mean_s |alpha_h (head_h(h) - mean)|` and the heads' means."""
-    outputs = [_numpy(head(h)) for head in _heads(layer)]
+    outputs = [to_numpy(head(h)) for head in _heads(layer)]
     means = np.stack([alpha[k] * out.mean(axis=0) for k, out in enumerate(outputs)])
     scores = np.array(
         [np.abs(alpha[k] * (out - out.mean(axis=0))).mean(axis=0).sum()
@@ -366,8 +364,8 @@ def prune(model, x, threshold=0.01, prune_inputs=False, prune_heads=True):
         if len(kept) == len(alpha) and hasattr(old, "head_fusion") and old.head_fusion.weights:
             for source, target in zip(old.head_fusion.weights, new.head_fusion.weights, strict=True):
                 target.assign(source)
-    expected = _numpy(model(x))
-    got = _numpy(new_model(x[:, keep[0]]))
+    expected = to_numpy(model(x))
+    got = to_numpy(new_model(x[:, keep[0]]))
     error = float(np.abs(got - expected).max())
     report = PruneReport(
         kept_inputs=[int(i) for i in keep[0]],

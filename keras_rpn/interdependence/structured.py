@@ -50,7 +50,7 @@ def _in_degrees(cols, d_out):
 
 
 def _gather_width(cols, d_out):
-    return int(_in_degrees(cols, d_out).max()) if len(cols) else 0
+    return int(_in_degrees(cols, d_out).max(initial=0))
 
 
 def choose_kind(a):
@@ -109,7 +109,7 @@ class MatrixOp:
             # Padded per-target source lists: `width` gathers and weighted adds, when
             # the cost model allows it or the in-degrees are even; else a COO product.
             degrees = _in_degrees(self.targets, d_out)
-            width = _gather_width(self.targets, d_out)
+            width = int(degrees.max(initial=0))
             self.ell = None
             if width * GATHER_COST <= d or width * d_out <= 2 * len(self.values):
                 starts = np.concatenate([[0], np.cumsum(degrees)[:-1]])

@@ -22,6 +22,19 @@ def _numpy(x):
     return np.asarray(keras.ops.convert_to_numpy(x))
 
 
+def to_numpy(x):
+    """A tensor as a float64 numpy array."""
+    return np.asarray(keras.ops.convert_to_numpy(x), dtype="float64")
+
+
+def reconciled_matrices(head):
+    """`psi(w)` of every channel of a built head, as float64 numpy of shape `(C, n, D)`."""
+    kernel = head.kernel
+    if kernel is None:
+        kernel = keras.ops.zeros((head.channels, 0), dtype=head.compute_dtype)
+    return to_numpy(head.reconciliation.reconcile(kernel))
+
+
 def _fuse(fusion, stacked, what):
     """Applies `fusion` to `(..., K, n)` contributions (it must be linear)."""
     if not fusion.is_linear:
@@ -65,11 +78,7 @@ def _head_contributions(head, x, include_remainder):
     cols = head.expansion.separable_columns(m)  # (m, K)
     kappa = _numpy(head.expansion(x.astype(head.compute_dtype), training=False))
     kappa = kappa.astype("float64")[:, cols]  # (N, m, K)
-    kernel = head.kernel
-    if kernel is None:
-        kernel = keras.ops.zeros((head.channels, 0), dtype=head.compute_dtype)
-    weights = _numpy(head.reconciliation.reconcile(kernel)).astype("float64")  # (C, n, D)
-    weights = weights[:, :, cols]  # (C, n, m, K)
+    weights = reconciled_matrices(head)[:, :, cols]  # (C, n, m, K)
     per_channel = np.einsum("bjk,cnjk->bjcn", kappa, weights)  # (N, m, C, n)
     bias = np.zeros(head.units) if head.bias is None else _numpy(head.bias).astype("float64")
     bias = np.broadcast_to(bias, (head.channels, head.units))

@@ -15,6 +15,8 @@ float32 rounding of the weights.
 import keras
 import numpy as np
 
+from keras_rpn.interpret.functions import reconciled_matrices
+from keras_rpn.interpret.functions import to_numpy
 from keras_rpn.layers.rpn_head import RPNHead
 from keras_rpn.layers.rpn_layer import RPNLayer
 
@@ -29,10 +31,6 @@ def import_sympy():
             "(or `pip install sympy`)."
         ) from None
     return sympy
-
-
-def _numpy(x):
-    return np.asarray(keras.ops.convert_to_numpy(x), dtype="float64")
 
 
 def sympy_activation(fn, expr):
@@ -62,11 +60,11 @@ def sympy_activation(fn, expr):
 def linear_map(fusion, num_inputs, width):
     """The `(num_inputs * width, width')` matrix of a linear fusion; raises otherwise."""
     basis = np.eye(num_inputs * width, dtype="float32").reshape(-1, num_inputs, width)
-    matrix = _numpy(fusion.call(basis))
+    matrix = to_numpy(fusion.call(basis))
     rng = np.random.default_rng(0)
     probe = rng.normal(size=(2, num_inputs, width)).astype("float32")
     expected = probe.reshape(2, -1) @ matrix
-    if not np.allclose(_numpy(fusion.call(probe)), expected, rtol=1e-4, atol=1e-4):
+    if not np.allclose(to_numpy(fusion.call(probe)), expected, rtol=1e-4, atol=1e-4):
         raise ValueError(
             f"The fusion {type(fusion).__name__} is not linear: no exact formula. Use a linear "
             "fusion (mean, sum, weighted sums, concatenation)."
@@ -105,11 +103,8 @@ def head_expressions(head, symbols):
             "Taylor, Chebyshev, Legendre and the other recurrence polynomials); fit formulas "
             "to spline and RBF heads with keras_rpn.symbolic.auto_symbolic."
         ) from None
-    kernel = head.kernel
-    if kernel is None:
-        kernel = keras.ops.zeros((head.channels, 0), dtype=head.compute_dtype)
-    weights = _numpy(head.reconciliation.reconcile(kernel))  # (C, n, D)
-    bias = np.zeros(head.units) if head.bias is None else _numpy(head.bias)
+    weights = reconciled_matrices(head)  # (C, n, D)
+    bias = np.zeros(head.units) if head.bias is None else to_numpy(head.bias)
     channels = [
         [
             sum(
