@@ -19,12 +19,12 @@ from keras_rpn.symbolic.export import evaluate
 from keras_rpn.symbolic.export import export
 from keras_rpn.symbolic.export import round_floats
 from keras_rpn.symbolic.export import to_latex
-from keras_rpn.symbolic.fit import NAMES
 from keras_rpn.symbolic.fit import EdgeFit
 from keras_rpn.symbolic.fit import auto_symbolic
 from keras_rpn.symbolic.fit import fit_function
 from keras_rpn.symbolic.fit import formula
 from keras_rpn.symbolic.fit import simplify
+from keras_rpn.symbolic.library import NAMES
 from keras_rpn.symbolic.locked import SymbolicDense
 from keras_rpn.symbolic.locked import fine_tune
 from keras_rpn.symbolic.locked import lock

@@ -12,32 +12,10 @@ import dataclasses
 
 import numpy as np
 
+from keras_rpn.symbolic import library
 from keras_rpn.symbolic.export import import_sympy
 from keras_rpn.symbolic.export import make_symbols
 from keras_rpn.symbolic.export import sympy_activation
-
-
-def _candidates():
-    sp = import_sympy()
-    with np.errstate(all="ignore"):
-        return {
-            # name: (numpy g, sympy g, complexity)
-            "x": (lambda u: u, lambda u: u, 1),
-            "x^2": (np.square, lambda u: u**2, 2),
-            "x^3": (lambda u: u**3, lambda u: u**3, 3),
-            "exp": (np.exp, sp.exp, 2),
-            "sin": (np.sin, sp.sin, 2),
-            "tanh": (np.tanh, sp.tanh, 3),
-            "sqrt": (lambda u: np.where(u >= 0, np.sqrt(np.abs(u)), np.nan), sp.sqrt, 2),
-            "log": (lambda u: np.where(u > 0, np.log(np.abs(u) + 1e-300), np.nan), sp.log, 2),
-            "1/x": (lambda u: np.where(np.abs(u) > 1e-3, 1.0 / u, np.nan), lambda u: 1 / u, 2),
-            "abs": (np.abs, sp.Abs, 3),
-            "tan": (lambda u: np.where(np.abs(np.cos(u)) > 1e-2, np.tan(u), np.nan), sp.tan, 3),
-            "gaussian": (lambda u: np.exp(-(u**2)), lambda u: sp.exp(-(u**2)), 3),
-        }
-
-
-NAMES = ("x", "x^2", "x^3", "exp", "log", "sin", "tan", "tanh", "sqrt", "1/x", "abs", "gaussian")
 
 
 @dataclasses.dataclass
@@ -56,8 +34,8 @@ class EdgeFit:
         """The fitted function of the sympy expression `t`."""
         if self.name == "0":
             return self.d
-        g = _candidates()[self.name][1]
-        return self.c * g(self.a * t + self.b) + self.d
+        g = library.get(self.name).sympy
+        return self.c * g(import_sympy(), self.a * t + self.b) + self.d
 
 
 def _affine_r2(g_values, y):
@@ -81,7 +59,7 @@ def fit_function(t, y, candidates=None, tolerance=1e-3, a_range=(-10.0, 10.0), s
 
     Args:
         t, y: samples of the function, `(N,)` each.
-        candidates: names from `NAMES` (default: all).
+        candidates: names from `keras_rpn.symbolic.NAMES` (default: all).
         tolerance: the simplest candidate with R^2 within this of the best wins.
         a_range: range searched for `a` and `b`.
         steps: grid points per axis of the coarse search (a finer one follows).
@@ -91,15 +69,12 @@ def fit_function(t, y, candidates=None, tolerance=1e-3, a_range=(-10.0, 10.0), s
     """
     t = np.asarray(t, dtype="float64").reshape(-1)
     y = np.asarray(y, dtype="float64").reshape(-1)
-    table = _candidates()
-    names = list(candidates or NAMES)
-    for name in names:
-        if name not in table:
-            raise ValueError(f"Unknown candidate {name!r}. Known: {', '.join(NAMES)}.")
+    names = list(candidates or library.NAMES)
+    table = {name: library.get(name) for name in names}
     fits = []
     grid = np.linspace(*a_range, steps)
     for name in names:
-        g = table[name][0]
+        g = table[name].numpy
         a_values, b_values = grid, grid
         best = None
         for _ in range(3):  # coarse grid, then two zooms around the best
@@ -112,7 +87,7 @@ def fit_function(t, y, candidates=None, tolerance=1e-3, a_range=(-10.0, 10.0), s
             da, db = a_values[1] - a_values[0], b_values[1] - b_values[0]
             a_values = np.linspace(best[0] - da, best[0] + da, 21)
             b_values = np.linspace(best[1] - db, best[1] + db, 21)
-        fits.append(EdgeFit(name, *map(float, best), complexity=table[name][2]))
+        fits.append(EdgeFit(name, *map(float, best), complexity=table[name].complexity))
     fit_function.last = fits
     top = max(f.r2 for f in fits)
     eligible = [f for f in fits if f.r2 >= top - tolerance]
@@ -141,8 +116,8 @@ def auto_symbolic(model, x, candidates=None, tolerance=1e-3, prune_below=1e-3, o
         model: an `RPNLayer`, `RPN` model or `Sequential` of separable layers
             (`KANDense`, B-spline/RBF/polynomial heads with linear fusions).
         x: samples of the model input, `(N, m)`.
-        candidates: names from `NAMES` for every edge (default: all), or one list
-            (or `None`) per layer, e.g. `[["x"], ["x^2"]]`.
+        candidates: names from `keras_rpn.symbolic.NAMES` for every edge (default:
+            all), or one list (or `None`) per layer, e.g. `[["x"], ["x^2"]]`.
         tolerance: see `fit_function`.
         prune_below: edges whose score (see `keras_rpn.prune`), relative to the
             layer's largest, is below this become constants.

@@ -16,34 +16,9 @@ import numpy as np
 from keras import ops
 
 from keras_rpn import validation
-from keras_rpn.symbolic.fit import NAMES
-from keras_rpn.symbolic.fit import _candidates
+from keras_rpn.symbolic import library
 from keras_rpn.symbolic.fit import activations_of
 from keras_rpn.symbolic.fit import auto_symbolic
-
-# Where a candidate is undefined the layer clamps its argument (the formula itself
-# is undefined there): sqrt and log at 1e-8, 1/x at |u| >= 1e-3.
-_EPS = 1e-8
-
-
-def _reciprocal(u):
-    return 1.0 / ops.where(u < 0, ops.minimum(u, -1e-3), ops.maximum(u, 1e-3))
-
-
-_FUNCTIONS = {
-    "x": lambda u: u,
-    "x^2": ops.square,
-    "x^3": lambda u: u * u * u,
-    "exp": ops.exp,
-    "log": lambda u: ops.log(ops.maximum(u, _EPS)),
-    "sin": ops.sin,
-    "tan": ops.tan,
-    "tanh": ops.tanh,
-    "sqrt": lambda u: ops.sqrt(ops.maximum(u, _EPS)),
-    "1/x": _reciprocal,
-    "abs": ops.abs,
-    "gaussian": lambda u: ops.exp(-ops.square(u)),
-}
 
 
 @keras.saving.register_keras_serializable(package="keras_rpn")
@@ -79,20 +54,20 @@ class SymbolicDense(keras.layers.Layer):
                 "functions must be a non-empty list of equal-length rows of names (one row "
                 f"per output, one name per input). Received: functions={functions!r}"
             )
-        known = set(NAMES) | {"0"}
+        known = set(library.NAMES) | {"0"}
         for row in rows:
             for name in row:
                 if name not in known:
                     raise ValueError(
                         f"Unknown function {name!r} in functions. Known: "
-                        f"{', '.join(NAMES)}, or '0' for a removed edge."
+                        f"{', '.join(library.NAMES)}, or '0' for a removed edge."
                     )
         self.functions = rows
         self.units = len(rows)
         self.input_dim = len(rows[0])
         self.activation = validation.activation("activation", activation)
         table = np.array(rows)
-        self._masks = [(name, table == name) for name in NAMES if np.any(table == name)]
+        self._masks = [(name, table == name) for name in library.NAMES if np.any(table == name)]
 
     def build(self, input_shape):
         if input_shape[-1] != self.input_dim:
@@ -108,7 +83,7 @@ class SymbolicDense(keras.layers.Layer):
         u = ops.expand_dims(inputs, -2) * self.a + self.b  # (..., units, input_dim)
         edges = ops.zeros_like(u)
         for name, mask in self._masks:
-            edges = edges + ops.where(mask, _FUNCTIONS[name](u), 0.0)
+            edges = edges + ops.where(mask, library.get(name).ops(u), 0.0)
         return self.activation(ops.sum(edges * self.c + self.d, axis=-1))
 
     def compute_output_shape(self, input_shape):
@@ -153,7 +128,7 @@ class SymbolicDense(keras.layers.Layer):
             edges = [j for j, name in enumerate(row) if name != "0"]
             columns = [
                 ops.convert_to_numpy(
-                    _FUNCTIONS[row[j]](ops.convert_to_tensor(a[i, j] * x[:, j] + b[i, j]))
+                    library.get(row[j]).ops(ops.convert_to_tensor(a[i, j] * x[:, j] + b[i, j]))
                 )
                 for j in edges
             ]
@@ -166,9 +141,10 @@ class SymbolicDense(keras.layers.Layer):
 
     def symbolic_expressions(self, symbols):
         """The outputs as sympy expressions of `symbols`, from the current parameters."""
+        from keras_rpn.symbolic.export import import_sympy
         from keras_rpn.symbolic.export import sympy_activation
 
-        table = _candidates()
+        sp = import_sympy()
         a, b, c, d = (
             np.asarray(ops.convert_to_numpy(w), dtype="float64")
             for w in (self.a, self.b, self.c, self.d)
@@ -180,7 +156,7 @@ class SymbolicDense(keras.layers.Layer):
                 e += float(d[i, j])
                 if name != "0":
                     u = float(a[i, j]) * symbols[j] + float(b[i, j])
-                    e += float(c[i, j]) * table[name][1](u)
+                    e += float(c[i, j]) * library.get(name).sympy(sp, u)
             outputs.append(sympy_activation(self.activation, e))
         return outputs
 
