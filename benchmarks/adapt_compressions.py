@@ -16,7 +16,6 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import keras  # noqa: E402
-import numpy as np  # noqa: E402
 from sklearn import decomposition  # noqa: E402
 from sklearn.datasets import load_digits  # noqa: E402
 
@@ -56,8 +55,10 @@ def main():
             x[i : i + 64]
         )
     per_epoch = time.perf_counter() - start
-    print(f"\ntinyBIG-style IncrementalPCA fit + transform per batch of 64, one epoch: "
-          f"{per_epoch:.3f} s (every epoch, and the map changes with each batch)")
+    print(
+        f"\ntinyBIG-style IncrementalPCA fit + transform per batch of 64, one epoch: "
+        f"{per_epoch:.3f} s (every epoch, and the map changes with each batch)"
+    )
 
 
 if __name__ == "__main__":

@@ -105,8 +105,10 @@ def learner(lr, epochs, batch, weight_decay=None, gamma=None):
             "lr_scheduler_parameters": {"gamma": gamma},
         }
     return {
-        "learner_configs": {"learner_class": "tinybig.learner.backward_learner",
-                            "learner_parameters": params},
+        "learner_configs": {
+            "learner_class": "tinybig.learner.backward_learner",
+            "learner_parameters": params,
+        },
         "data_configs": {"data_parameters": {"train_batch_size": batch}},
     }
 
@@ -172,17 +174,29 @@ def configurations():
     """`name -> (tinyBIG configuration, data(rng), classification?)`."""
     fitting = learner(3e-3, 2000, 100, weight_decay=1e-4, gamma=0.999)
     out = {}
-    for name, problem in (("feynman", "feynman_I.9.18"), ("elementary", "elementary_arcsinh"),
-                          ("composite", "composite_exp_ln")):
+    for name, problem in (
+        ("feynman", "feynman_I.9.18"),
+        ("elementary", "elementary_arcsinh"),
+        ("composite", "composite_exp_ln"),
+    ):
         config = {**fitting, "model_configs": model_configs(name)}
         out[name] = (config, function_data(problem), False)
-    out["iris"] = ({**learner(1e-2, 1000, 1000), "model_configs": model_configs("iris")},
-                   tabular_data("load_iris"), True)
+    out["iris"] = (
+        {**learner(1e-2, 1000, 1000), "model_configs": model_configs("iris")},
+        tabular_data("load_iris"),
+        True,
+    )
     diabetes = model_configs("diabetes")
-    out["diabetes"] = ({**learner(5e-4, 3000, 1000), "model_configs": with_width(diabetes, 10)},
-                       tabular_data("load_diabetes", binarise=True), True)
-    out["banknote"] = ({**learner(1e-2, 1500, 1000), "model_configs": with_width(diabetes, 4)},
-                       tabular_data("load_breast_cancer", columns=4), True)
+    out["diabetes"] = (
+        {**learner(5e-4, 3000, 1000), "model_configs": with_width(diabetes, 10)},
+        tabular_data("load_diabetes", binarise=True),
+        True,
+    )
+    out["banknote"] = (
+        {**learner(1e-2, 1500, 1000), "model_configs": with_width(diabetes, 4)},
+        tabular_data("load_breast_cancer", columns=4),
+        True,
+    )
     return out
 
 
@@ -242,9 +256,13 @@ def run_keras(config, data, classification, seed, start_from=None):
         raise RuntimeError(f"{batches.epoch + 1} epochs of batches, not {fit_kwargs['epochs']}")
     pred = keras.ops.convert_to_numpy(model.predict(xt, batch_size=1000, verbose=0))
     accuracy = float(np.mean(np.round(pred) == yt)) if classification else None
-    return {"test_mse": float(np.mean((pred - yt) ** 2)), "test_accuracy": accuracy,
-            "seconds": seconds, "parameters": model.count_params(),
-            "epoch_loss": [float(v) for v in history.history["loss"]]}
+    return {
+        "test_mse": float(np.mean((pred - yt) ** 2)),
+        "test_accuracy": accuracy,
+        "seconds": seconds,
+        "parameters": model.count_params(),
+        "epoch_loss": [float(v) for v in history.history["loss"]],
+    }
 
 
 def run_tinybig(python, jobs):
@@ -290,8 +308,10 @@ def print_trajectories(names, results):
                 f"{e}: {theirs['epoch_loss'][e - 1]:.3g} / {ours['epoch_loss'][e - 1]:.3g}"
                 for e in marks
             )
-            print(f"{name} seed {theirs['seed']} train loss tinyBIG / keras_rpn, epoch {cells}; "
-                  f"test {theirs['test_mse']:.3g} / {ours['test_mse']:.3g}")
+            print(
+                f"{name} seed {theirs['seed']} train loss tinyBIG / keras_rpn, epoch {cells}; "
+                f"test {theirs['test_mse']:.3g} / {ours['test_mse']:.3g}"
+            )
 
 
 def main():
@@ -302,10 +322,16 @@ def main():
     parser.add_argument("--epochs", type=float, default=1.0, help="factor on every n_epochs")
     parser.add_argument("--tinybig-python", default=default_tinybig_python())
     parser.add_argument("--no-tinybig", action="store_true")
-    parser.add_argument("--same-init", action="store_true",
-                        help="keras_rpn starts from tinyBIG's initial parameters and batches")
-    parser.add_argument("--tinybig-untrained", action="store_true",
-                        help="with --same-init: tinyBIG draws its start and orders, no training")
+    parser.add_argument(
+        "--same-init",
+        action="store_true",
+        help="keras_rpn starts from tinyBIG's initial parameters and batches",
+    )
+    parser.add_argument(
+        "--tinybig-untrained",
+        action="store_true",
+        help="with --same-init: tinyBIG draws its start and orders, no training",
+    )
     args = parser.parse_args()
     if args.tinybig_untrained and not args.same_init:
         parser.error("--tinybig-untrained goes with --same-init")
@@ -314,18 +340,25 @@ def main():
     configs = configurations()
     names = args.only or list(configs)
     seeds = args.seed_list or list(range(args.seeds))
-    print(f"keras {keras.__version__}, backend {keras.backend.backend()}, seeds "
-          f"{', '.join(map(str, seeds))}, epochs x{args.epochs}"
-          + (", keras_rpn from tinyBIG's start and batches" if args.same_init else ""),
-          flush=True)
+    print(
+        f"keras {keras.__version__}, backend {keras.backend.backend()}, seeds "
+        f"{', '.join(map(str, seeds))}, epochs x{args.epochs}"
+        + (", keras_rpn from tinyBIG's start and batches" if args.same_init else ""),
+        flush=True,
+    )
     results, jobs = {}, []
     for name in names:
         config, make_data, classification = configs[name]
         config = scale_epochs(config, args.epochs)
         for seed in seeds:
-            job = {"id": f"{name}-{seed}", "seed": seed, "configurations": config,
-                   "classification": classification, "dump": args.same_init,
-                   "train": not args.tinybig_untrained}
+            job = {
+                "id": f"{name}-{seed}",
+                "seed": seed,
+                "configurations": config,
+                "classification": classification,
+                "dump": args.same_init,
+                "train": not args.tinybig_untrained,
+            }
             jobs.append((job, make_data(np.random.default_rng(seed))))
     answers = {}
     if not args.no_tinybig:
@@ -349,8 +382,10 @@ def main():
             )
     if args.same_init and not args.tinybig_untrained:
         print_trajectories(names, results)
-    print("\n| configuration | run | parameters | median test MSE | worst test MSE "
-          "| median accuracy | worst accuracy | median train time |")
+    print(
+        "\n| configuration | run | parameters | median test MSE | worst test MSE "
+        "| median accuracy | worst accuracy | median train time |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for name in names:
         for run in ("tinyBIG", "keras_rpn"):
@@ -359,10 +394,12 @@ def main():
                 continue
             mse = [r["test_mse"] for r in rows]
             acc = [r["test_accuracy"] for r in rows if r["test_accuracy"] is not None]
-            accs = (f"{statistics.median(acc):.4f} | {min(acc):.4f}" if acc else "- | -")
-            print(f"| {name} | {run} | {rows[0]['parameters']} | {statistics.median(mse):.3g} | "
-                  f"{max(mse):.3g} | {accs} | "
-                  f"{statistics.median(r['seconds'] for r in rows):.1f} s |")
+            accs = f"{statistics.median(acc):.4f} | {min(acc):.4f}" if acc else "- | -"
+            print(
+                f"| {name} | {run} | {rows[0]['parameters']} | {statistics.median(mse):.3g} | "
+                f"{max(mse):.3g} | {accs} | "
+                f"{statistics.median(r['seconds'] for r in rows):.1f} s |"
+            )
 
 
 if __name__ == "__main__":

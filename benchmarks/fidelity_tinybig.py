@@ -97,8 +97,13 @@ def train(job, arrays, torch, config, dumped):
     if job.get("classification"):
         accuracy = float((torch.round(pred) == yt).float().mean())
     count = sum(p.numel() for p in model.parameters())
-    result = {"test_mse": mse, "test_accuracy": accuracy, "seconds": seconds,
-              "parameters": count, "epoch_loss": epoch_loss}
+    result = {
+        "test_mse": mse,
+        "test_accuracy": accuracy,
+        "seconds": seconds,
+        "parameters": count,
+        "epoch_loss": epoch_loss,
+    }
     if job.get("dump"):
         dumped[f"{job['id']}:orders"] = torch.stack(orders).numpy().astype("int32")
         result["initial"] = sorted(k for k in dumped if k.startswith(f"{job['id']}:init:"))

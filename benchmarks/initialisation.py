@@ -92,9 +92,12 @@ def tabular_data(name, seed):
         data.data, data.target, test_size=0.3, random_state=seed, stratify=data.target
     )
     mean, std = x_train.mean(axis=0), x_train.std(axis=0) + 1e-8
-    return ((x_train - mean) / std).astype("float32"), ((x_test - mean) / std).astype(
-        "float32"
-    ), y_train, y_test
+    return (
+        ((x_train - mean) / std).astype("float32"),
+        ((x_test - mean) / std).astype("float32"),
+        y_train,
+        y_test,
+    )
 
 
 def classification_models(kernel_initializer):
@@ -170,8 +173,10 @@ def main():
     runs = (fitting_runs if fitting else classification_runs)(
         epochs, range(args.seeds), args.candidates, args.only
     )
-    print(f"keras {keras.__version__}, backend {keras.backend.backend()}; {args.job}, "
-          f"{epochs} epochs, seeds 0..{args.seeds - 1}")
+    print(
+        f"keras {keras.__version__}, backend {keras.backend.backend()}; {args.job}, "
+        f"{epochs} epochs, seeds 0..{args.seeds - 1}"
+    )
     results = {}
     for name, candidate, seed, value, seconds in runs:
         results.setdefault((name, candidate), []).append(value)
@@ -181,8 +186,10 @@ def main():
     print(f"\n| {'task':<22} | {'initialisation':<15} | median {metric} | worst seed |")
     print("|---|---|---|---|")
     for (name, candidate), values in results.items():
-        print(f"| {name:<22} | {candidate:<15} | {statistics.median(values):.3g} | "
-              f"{worst(values):.3g} |")
+        print(
+            f"| {name:<22} | {candidate:<15} | {statistics.median(values):.3g} | "
+            f"{worst(values):.3g} |"
+        )
 
 
 if __name__ == "__main__":

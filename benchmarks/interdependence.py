@@ -48,7 +48,9 @@ def main():
         for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS"):
             os.environ[var] = str(args.threads)
         os.environ["TF_NUM_INTEROP_THREADS"] = str(args.threads)
-        os.environ["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+        os.environ["XLA_FLAGS"] = (
+            "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+        )
 
     import keras
     import numpy as np
@@ -114,18 +116,34 @@ def main():
     n = 2048
     links = [(i, int(j)) for i in range(n) for j in rng.choice(n, 4, replace=False)]
     xg = rng.normal(size=(8, n, 32)).astype("float32")
-    xi = interdependence.get("graph", links=links, directed=False, self_dependence=True,
-                             normalization=True, normalization_mode="symmetric")
+    xi = interdependence.get(
+        "graph",
+        links=links,
+        directed=False,
+        self_dependence=True,
+        normalization=True,
+        normalization_mode="symmetric",
+    )
     xi.build(xg.shape)
     layout = "source lists" if xi.op.ell is not None else "COO"
-    case("graph", xi, xg, dense_instance(xi.op.a), f"{xi.op.kind} ({layout}), {len(xi.op.values)} entries")
+    case(
+        "graph",
+        xi,
+        xg,
+        dense_instance(xi.op.a),
+        f"{xi.op.kind} ({layout}), {len(xi.op.values)} entries",
+    )
 
     n = 512
     links = [(i, int(j)) for i in range(n) for j in rng.choice(n, 4, replace=False)]
     xp = rng.normal(size=(8, n, 32)).astype("float32")
-    xi = interdependence.get("pagerank", links=links, normalization=True, normalization_mode="column")
+    xi = interdependence.get(
+        "pagerank", links=links, normalization=True, normalization_mode="column"
+    )
     xi.build(xp.shape)
-    graph = interdependence.get("graph", links=links, normalization=True, normalization_mode="column")
+    graph = interdependence.get(
+        "graph", links=links, normalization=True, normalization_mode="column"
+    )
     graph.build(xp.shape)
     a_graph = ops.convert_to_tensor((1.0 - xi.c) * graph.op.a.astype("float32"))
     eye = ops.eye(n)
@@ -158,8 +176,13 @@ def main():
         xi = interdependence.get(name, **kwargs)
         xi.build(xl.shape)
         a_full = ops.convert_to_tensor(ops.convert_to_numpy(xi.matrix()))
-        case(name.replace("_parameterized", ""), xi, xl, lambda t, a=a_full: ops.matmul(t, a),
-             f"{what}, m=512")
+        case(
+            name.replace("_parameterized", ""),
+            xi,
+            xl,
+            lambda t, a=a_full: ops.matmul(t, a),
+            f"{what}, m=512",
+        )
 
     print(f"backend {backend}, batch 8, forward, median of {args.repeats} (ms)\n")
     print("| op | structure | keras_rpn (ms) | dense matrix (ms) | speed-up | max abs diff |")
@@ -176,8 +199,10 @@ def sweep(rng, timed, backend, args):
     from keras_rpn.interdependence.structured import MatrixOp
     from keras_rpn.interdependence.structured import choose_kind
 
-    print(f"backend {backend}, (8, N, 16) inputs, random graphs of even in-degree, forward "
-          f"median of {args.repeats} (ms)\n")
+    print(
+        f"backend {backend}, (8, N, 16) inputs, random graphs of even in-degree, forward "
+        f"median of {args.repeats} (ms)\n"
+    )
     print("| N | in-degree | source lists | COO segment_sum | dense | auto picks |")
     print("|---|---|---|---|---|---|")
     for n in (128, 512, 2048):

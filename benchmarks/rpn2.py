@@ -67,7 +67,12 @@ def build_pair(name):
     if name == "bilinear":
         tokens = keras.Input(shape)
         attention = keras.layers.MultiHeadAttention(num_heads=1, key_dim=64)(tokens, tokens)
-        return _model(shape, [layers.BilinearHead(64, rank=64)]), keras.Model(tokens, attention), shape, out
+        return (
+            _model(shape, [layers.BilinearHead(64, rank=64)]),
+            keras.Model(tokens, attention),
+            shape,
+            out,
+        )
     rpn = _model(shape, [layers.ChainHead(64)])
     return rpn, _model(shape, [keras.layers.SimpleRNN(64, return_sequences=True)]), shape, out
 
@@ -149,8 +154,10 @@ def main():
         lines = [line for line in run.stdout.splitlines() if line.startswith("RESULT ")]
         if run.returncode != 0 or not lines:
             print(f"{backend}: failed\n{run.stderr[-2000:]}")
-        results += [json.loads(line[len("RESULT "):]) for line in lines]
-    print(f"\nbatch {args.batch}; median of {args.rounds} x {args.steps} training steps per model, interleaved")
+        results += [json.loads(line[len("RESULT ") :]) for line in lines]
+    print(
+        f"\nbatch {args.batch}; median of {args.rounds} x {args.steps} training steps per model, interleaved"
+    )
     print("| pair | backend | keras_rpn | ms/step | Keras | ms/step | ratio |")
     print("|---|---|---|---|---|---|---|")
     for r in results:

@@ -182,8 +182,10 @@ def main():
     if args.seeds < 1:
         parser.error(f"--seeds must be at least 1, got {args.seeds}")
     seeds = range(args.seed, args.seed + args.seeds)
-    print(f"keras {keras.__version__}, backend {keras.backend.backend()}; {args.epochs} "
-          f"epochs, seeds {seeds.start}..{seeds.stop - 1}")
+    print(
+        f"keras {keras.__version__}, backend {keras.backend.backend()}; {args.epochs} "
+        f"epochs, seeds {seeds.start}..{seeds.stop - 1}"
+    )
     rows = []
     for name, (formula, ranges, candidates) in PROBLEMS.items():
         if args.only and name != args.only:
@@ -194,12 +196,25 @@ def main():
                 params, mse, seconds = fit_once(formula, ranges, scale, build, args.epochs, seed)
                 errors.append(mse)
                 times.append(seconds)
-                print(f"{name} {label} seed {seed}: {params} parameters, test MSE {mse:.3e} "
-                      f"({seconds:.1f} s)", flush=True)
-            rows.append((name, label, params, statistics.median(errors), max(errors),
-                         statistics.median(times)))
-    print(f"\n{'function':<20}{'model':>6}{'parameters':>12}{'median MSE':>12}"
-          f"{'worst MSE':>12}{'train time':>12}")
+                print(
+                    f"{name} {label} seed {seed}: {params} parameters, test MSE {mse:.3e} "
+                    f"({seconds:.1f} s)",
+                    flush=True,
+                )
+            rows.append(
+                (
+                    name,
+                    label,
+                    params,
+                    statistics.median(errors),
+                    max(errors),
+                    statistics.median(times),
+                )
+            )
+    print(
+        f"\n{'function':<20}{'model':>6}{'parameters':>12}{'median MSE':>12}"
+        f"{'worst MSE':>12}{'train time':>12}"
+    )
     for name, label, params, median, worst, seconds in rows:
         print(f"{name:<20}{label:>6}{params:>12}{median:>12.3e}{worst:>12.3e}{seconds:>10.1f} s")
 

@@ -77,7 +77,9 @@ def main():
     header(f"karate club: {nodes} members, labelled {sorted(train_nodes.tolist())}", args.epochs)
     graph = {"adjacency": adjacency}
     models = [
-        keras_rpn.models.GCN([nodes, 16, 2], normalization_mode="symmetric", name="rpn_gcn_preset", **graph),
+        keras_rpn.models.GCN(
+            [nodes, 16, 2], normalization_mode="symmetric", name="rpn_gcn_preset", **graph
+        ),
         keras_rpn.models.GAT([nodes, 16, 2], name="rpn_gat_preset", **graph),
         keras_gcn(adjacency, 16, 2),
     ]

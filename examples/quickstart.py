@@ -71,7 +71,14 @@ def main():
             metrics=["accuracy"],
         )
         start = time.perf_counter()
-        model.fit(x_train, y_train, epochs=args.epochs, batch_size=64, validation_split=0.1, verbose="auto")
+        model.fit(
+            x_train,
+            y_train,
+            epochs=args.epochs,
+            batch_size=64,
+            validation_split=0.1,
+            verbose="auto",
+        )
         seconds = time.perf_counter() - start
         _, accuracy = model.evaluate(x_test, y_test, verbose=0)
         with tempfile.TemporaryDirectory() as tmp:

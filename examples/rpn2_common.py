@@ -7,9 +7,7 @@ import keras
 
 def train(model, x, y, learning_rate, epochs, batch_size, loss, metrics=(), **fit_kwargs):
     """Compiles `model` with Adam, fits it silently; returns the training seconds."""
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate), loss=loss, metrics=list(metrics)
-    )
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss, metrics=list(metrics))
     start = time.perf_counter()
     model.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=0, **fit_kwargs)
     return time.perf_counter() - start

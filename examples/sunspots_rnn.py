@@ -51,7 +51,10 @@ def main():
     args = parser.parse_args()
     keras.utils.set_random_seed(args.seed)
     x_train, y_train, x_test, y_test, scale = load_windows()
-    header(f"sunspots: {len(x_train)} train / {len(x_test)} test windows of {WINDOW} years", args.epochs)
+    header(
+        f"sunspots: {len(x_train)} train / {len(x_test)} test windows of {WINDOW} years",
+        args.epochs,
+    )
     models = [
         keras_rpn.models.RegressionRNN([1, 16, 1], name="rpn_regression_rnn_preset"),
         keras_recurrent(keras.layers.SimpleRNN(16), "keras_simple_rnn"),

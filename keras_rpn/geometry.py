@@ -31,7 +31,6 @@ from keras_rpn import validation
 SHAPES = ("cuboid", "cylinder", "sphere")
 
 
-
 _SQ2, _SQ3, _SQ6 = math.sqrt(2), math.sqrt(3), math.sqrt(6)
 _TWO_THIRDS = 0.6667
 

@@ -81,8 +81,9 @@ def fit_bounds(z, percentile=0.0, margin=0.05):
     high = np.percentile(z, 100.0 - percentile, axis=0)
     span = high - low
     flat = span < 1e-6
-    low, high = np.where(flat, low - 0.5, low - margin * span), np.where(
-        flat, high + 0.5, high + margin * span
+    low, high = (
+        np.where(flat, low - 0.5, low - margin * span),
+        np.where(flat, high + 0.5, high + margin * span),
     )
     return np.stack([low, high], axis=-1)
 
@@ -325,9 +326,7 @@ def extend_grid(obj, grid_size, num=None):
     elif isinstance(obj, keras.Sequential):
         rebuilt = [
             type(layer).from_config(
-                _resized_config(layer, grid_size)
-                if grid_owners(layer)
-                else layer.get_config()
+                _resized_config(layer, grid_size) if grid_owners(layer) else layer.get_config()
             )
             for layer in obj.layers
         ]
@@ -350,9 +349,7 @@ def _copy_extended(old, new, num):
     pairs = [
         (old_head, new_head)
         for old_owner, new_owner in zip(grid_owners(old), grid_owners(new), strict=True)
-        for old_head, new_head in zip(
-            _grid_heads(old_owner), _grid_heads(new_owner), strict=True
-        )
+        for old_head, new_head in zip(_grid_heads(old_owner), _grid_heads(new_owner), strict=True)
         if old_head.kernel is not None
     ]
     refitted = {id(new_head.kernel) for _, new_head in pairs}

@@ -362,7 +362,9 @@ def prune(model, x, threshold=0.01, prune_inputs=False, prune_heads=True):
         for h, new_head in zip(kept, _heads(new), strict=True):
             _copy_head(_heads(old)[h], new_head, rows, cols, shift)
         if len(kept) == len(alpha) and hasattr(old, "head_fusion") and old.head_fusion.weights:
-            for source, target in zip(old.head_fusion.weights, new.head_fusion.weights, strict=True):
+            for source, target in zip(
+                old.head_fusion.weights, new.head_fusion.weights, strict=True
+            ):
                 target.assign(source)
     expected = to_numpy(model(x))
     got = to_numpy(new_model(x[:, keep[0]]))

@@ -155,8 +155,10 @@ def test_learner_arguments_train_with_the_schedule():
         ("loss_configs", {"loss_class": "torch.nn.NLLLoss"}, ValueError, "NLLLoss"),
         (
             "lr_scheduler_configs",
-            {"lr_scheduler_class": "torch.optim.lr_scheduler.ExponentialLR",
-             "lr_scheduler_parameters": {"gamma": "fast"}},
+            {
+                "lr_scheduler_class": "torch.optim.lr_scheduler.ExponentialLR",
+                "lr_scheduler_parameters": {"gamma": "fast"},
+            },
             TypeError,
             "gamma='fast'",
         ),
@@ -209,7 +211,10 @@ def test_imported_initialisation_matches_tinybig_bounds(tmp_path):
     oracle = os.path.join(os.path.dirname(__file__), "oracle")
     result = subprocess.run(
         [python, "-c", TINYBIG_INIT_SCRIPT, oracle, *files.values()],
-        check=True, capture_output=True, text=True, timeout=600,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     import json
 

@@ -143,9 +143,7 @@ MODEL_CLASSES = [
 ]
 
 
-@pytest.mark.parametrize(
-    "cls,kwargs", MODEL_CLASSES, ids=[c[0].__name__ for c in MODEL_CLASSES]
-)
+@pytest.mark.parametrize("cls,kwargs", MODEL_CLASSES, ids=[c[0].__name__ for c in MODEL_CLASSES])
 def test_model_builds_from_a_shape_then_summarises(cls, kwargs):
     """Issue 11, defect 1: `model.build((None, m))`, the usual way to a `summary()`."""
     model = cls([4, 6, 2], **kwargs)
@@ -187,8 +185,14 @@ def test_integer_inputs_are_cast_like_dense(dtype):
     errors. One RPN layer holds one head per expansion class.
     """
     heads = [{"expansion": n} for n in _one_name_per_expansion_class()]
-    heads.append({"expansion": {"class_name": "extended",
-                                "config": {"composition_functions": ["taylor", "trigonometric"]}}})
+    heads.append(
+        {
+            "expansion": {
+                "class_name": "extended",
+                "config": {"composition_functions": ["taylor", "trigonometric"]},
+            }
+        }
+    )
     layer = RPNLayer(2, heads=heads, head_fusion="concatenation", remainder="linear")
     x = np.array([[1, 0, 2], [0, 1, 1]], dtype=dtype)
     y_int = keras.ops.convert_to_numpy(layer(x))

@@ -186,7 +186,10 @@ def test_head_and_layer_methods_on_mixed_heads_and_the_kan_preset(rng):
     assert np.abs(numpy(layer(x)) - before).max() < 1e-3
     np.testing.assert_allclose(layer.heads[0].expansion.grid_bounds()[:, 0], x.min(0), atol=1e-6)
     finer = layer.extend_grid(10)  # only the B-spline head changes; Taylor's weights copied
-    assert finer.heads[0].expansion.t == 10 and tuple(finer.heads[0].kernel.shape) == (1, 2 * 3 * 13)
+    assert finer.heads[0].expansion.t == 10 and tuple(finer.heads[0].kernel.shape) == (
+        1,
+        2 * 3 * 13,
+    )
     np.testing.assert_array_equal(numpy(finer.heads[1].kernel), numpy(layer.heads[1].kernel))
     assert np.abs(numpy(finer(x)) - before).max() < 1e-3
     loaded = assert_save_load(keras.Sequential([keras.Input((3,)), finer]), x)

@@ -44,7 +44,9 @@ RECONCILIATIONS = [
 def test_keras_initializer_gives_psi_the_dense_variance(case, init):
     name, config, tolerance = case
     head = RPNHead(
-        N, expansion="bspline", reconciliation={"class_name": name, "config": config},
+        N,
+        expansion="bspline",
+        reconciliation={"class_name": name, "config": config},
         kernel_initializer=init,
     )
     got = psi_variance(head, X64)
@@ -57,7 +59,9 @@ def test_keras_initializer_dense_variance_on_few_parameters(name):
     draws = [
         psi_variance(
             RPNHead(
-                N, expansion="bspline", reconciliation={"class_name": name, "config": {"r": 2}},
+                N,
+                expansion="bspline",
+                reconciliation={"class_name": name, "config": {"r": 2}},
                 kernel_initializer=keras.initializers.HeNormal(seed=seed),
             ),
             X64,
@@ -103,7 +107,8 @@ def test_scaleless_and_hypernet_initializers_apply_unchanged():
     head.build((None, 4))
     np.testing.assert_array_equal(numpy_of(head.kernel), np.ones((1, 14)))
     head = RPNHead(
-        3, reconciliation={"class_name": "hypernet", "config": {"l": 8}},
+        3,
+        reconciliation={"class_name": "hypernet", "config": {"l": 8}},
         kernel_initializer=keras.initializers.RandomUniform(0.25, 0.25),
     )
     head.build((None, 4))
@@ -136,7 +141,9 @@ def test_tinybig_initializer_in_a_head_is_flat_and_uses_head_fans():
     # lorr r=1 on a B-spline(t=10, d=4) 9 -> 2 head: D = 126, l = 128.
     expansion = {"class_name": "bspline", "config": {"t": 10, "d": 4}}
     head = RPNHead(
-        2, expansion=expansion, reconciliation={"class_name": "lorr", "config": {"r": 1}},
+        2,
+        expansion=expansion,
+        reconciliation={"class_name": "lorr", "config": {"r": 1}},
         kernel_initializer=TinyBIG("xavier_uniform", seed=7),
         bias_initializer=TinyBIG("kaiming_uniform", seed=8),
     )
@@ -146,7 +153,9 @@ def test_tinybig_initializer_in_a_head_is_flat_and_uses_head_fans():
     bias = numpy_of(head.bias)
     assert np.abs(bias).max() <= 1 / math.sqrt(128) and np.abs(bias).max() > 0
     head = RPNHead(
-        4, expansion="bspline", channels=3,
+        4,
+        expansion="bspline",
+        channels=3,
         kernel_initializer=TinyBIG("fanout_std_uniform", seed=1),
         bias_initializer=TinyBIG("fanout_std_uniform", seed=2),
     )
@@ -170,7 +179,10 @@ def test_tinybig_initializer_config_and_save_load(rng):
     revived = keras.initializers.deserialize(keras.initializers.serialize(init))
     assert isinstance(revived, TinyBIG) and revived.get_config() == init.get_config()
     head = RPNHead(
-        3, expansion="bspline", reconciliation="lorr", kernel_initializer=TinyBIG("xavier_normal"),
+        3,
+        expansion="bspline",
+        reconciliation="lorr",
+        kernel_initializer=TinyBIG("xavier_normal"),
         bias_initializer=TinyBIG("xavier_uniform"),
     )
     clone = assert_config_roundtrip(head)
@@ -183,8 +195,10 @@ def test_default_is_flat_xavier_for_lorr_and_glorot_psi_otherwise():
     head = RPNHead(N, expansion="bspline", reconciliation="lorr")
     head(X64)
     l = 2 * (N + D)
-    assert 0.99 * math.sqrt(6 / (1 + l)) < np.abs(numpy_of(head.kernel)).max() <= math.sqrt(
-        6 / (1 + l)
+    assert (
+        0.99 * math.sqrt(6 / (1 + l))
+        < np.abs(numpy_of(head.kernel)).max()
+        <= math.sqrt(6 / (1 + l))
     )
     identity = psi_variance(RPNHead(N, expansion="bspline"), X64)
     assert abs(identity / DENSE["glorot_uniform"] - 1) < 0.1

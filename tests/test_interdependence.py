@@ -93,7 +93,10 @@ TOPOLOGY = [
         "multihop_chain",
         {"h": 3, "accumulative": True, "bi_directional": True},
         ref_normalize(
-            sum(np.linalg.matrix_power(ref_adjacency(N, chain_links(N), False, True), k) for k in (1, 2, 3)),
+            sum(
+                np.linalg.matrix_power(ref_adjacency(N, chain_links(N), False, True), k)
+                for k in (1, 2, 3)
+            ),
             "column",
         ),
     ),
@@ -106,7 +109,10 @@ TOPOLOGY = [
         "inverse_approx_multihop_chain",
         {"bi_directional": True},
         ref_normalize(
-            sum(np.linalg.matrix_power(ref_adjacency(N, chain_links(N), False), k) for k in range(1, N)),
+            sum(
+                np.linalg.matrix_power(ref_adjacency(N, chain_links(N), False), k)
+                for k in range(1, N)
+            ),
             "column",
         ),
     ),
@@ -114,18 +120,30 @@ TOPOLOGY = [
     ("graph", {"links": GRAPH}, ref_adjacency(N, GRAPH)),
     (
         "graph_interdependence",
-        {"links": GRAPH, "directed": False, "self_dependence": True, "normalization": True,
-         "normalization_mode": "symmetric"},
+        {
+            "links": GRAPH,
+            "directed": False,
+            "self_dependence": True,
+            "normalization": True,
+            "normalization_mode": "symmetric",
+        },
         ref_normalize(GRAPH_U + np.eye(N), "symmetric"),
     ),
     (
         "graph",
-        {"nodes": ["a", "b", "c", "d", "e", "f"], "links": [("b", "a"), ("f", "a")],
-         "normalization": True, "normalization_mode": "row_column"},
+        {
+            "nodes": ["a", "b", "c", "d", "e", "f"],
+            "links": [("b", "a"), ("f", "a")],
+            "normalization": True,
+            "normalization_mode": "row_column",
+        },
         ref_normalize(ref_adjacency(N, [(1, 0), (5, 0)]), "row_column"),
     ),
-    ("graph", {"adjacency": 0.5 * GRAPH_U, "normalization": True, "normalization_mode": "column"},
-     ref_normalize(0.5 * GRAPH_U, "column")),
+    (
+        "graph",
+        {"adjacency": 0.5 * GRAPH_U, "normalization": True, "normalization_mode": "column"},
+        ref_normalize(0.5 * GRAPH_U, "column"),
+    ),
     (
         "multihop_graph",
         {"links": GRAPH, "h": 2, "accumulative": True, "directed": False},
@@ -139,7 +157,9 @@ TOPOLOGY = [
 ]
 
 
-@pytest.mark.parametrize("name, kwargs, a", TOPOLOGY, ids=[f"{c[0]}-{i}" for i, c in enumerate(TOPOLOGY)])
+@pytest.mark.parametrize(
+    "name, kwargs, a", TOPOLOGY, ids=[f"{c[0]}-{i}" for i, c in enumerate(TOPOLOGY)]
+)
 def test_topological_matches_numpy(name, kwargs, a):
     xi = interdependence.get(name, **kwargs)
     np.testing.assert_allclose(numpy_of(xi(X)), apply_instance(a, X), rtol=1e-5, atol=1e-5)
@@ -187,6 +207,7 @@ def test_sparse_or_dense_by_cost():
     """`choose_kind`: sparse when a gathered row per in-degree (GATHER_COST dense
     multiply-adds) or an edge of a COO product (SCATTER_COST) is cheaper than the
     dense `d x d'` product; both forms give the same values."""
+
     def ring(n, degree):
         a = np.zeros((n, n))
         for j in range(n):
@@ -204,7 +225,9 @@ def test_sparse_or_dense_by_cost():
     z = ops.convert_to_tensor(RNG.normal(size=(2, 256, 3)).astype("float32"))
     for a in (ring(256, 4), hub):
         dense = numpy_of(MatrixOp(a, kind="dense")(z))
-        np.testing.assert_allclose(numpy_of(MatrixOp(a, kind="sparse")(z)), dense, rtol=1e-5, atol=1e-4)
+        np.testing.assert_allclose(
+            numpy_of(MatrixOp(a, kind="sparse")(z)), dense, rtol=1e-5, atol=1e-4
+        )
 
 
 # --------------------------------------------------------------------- basic references
@@ -227,7 +250,9 @@ def test_basic_matches_numpy(name, kwargs, a):
 
 def test_instance_type_basic_functions():
     xi = interdependence.get("one", interdependence_type="row", b_prime=2)
-    np.testing.assert_allclose(numpy_of(xi(X)), np.repeat(X.sum(1, keepdims=True), 2, axis=1), rtol=1e-5)
+    np.testing.assert_allclose(
+        numpy_of(xi(X)), np.repeat(X.sum(1, keepdims=True), 2, axis=1), rtol=1e-5
+    )
     xi = interdependence.get("zero", interdependence_type="instance")
     np.testing.assert_array_equal(numpy_of(xi(X)), np.zeros_like(X))
 
@@ -236,7 +261,9 @@ def test_instance_type_basic_functions():
 ALL_CASES = [(c[0], c[1]) for c in TOPOLOGY + BASIC]  # extended below
 
 
-@pytest.mark.parametrize("name, kwargs", ALL_CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(ALL_CASES)])
+@pytest.mark.parametrize(
+    "name, kwargs", ALL_CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(ALL_CASES)]
+)
 def test_config_roundtrip(name, kwargs):
     xi = interdependence.get(name, **kwargs)
     xi.build(X.shape)
@@ -311,14 +338,23 @@ def test_names_resolve_by_short_and_tinybig_name():
     for name in interdependence.names():
         cls = interdependence.base._registry.lookup(name)
         assert issubclass(cls, interdependence.Interdependence)
-    assert interdependence.get("eye_interdependence").__class__ is interdependence.IdentityInterdependence
+    assert (
+        interdependence.get("eye_interdependence").__class__
+        is interdependence.IdentityInterdependence
+    )
     with pytest.raises(ValueError, match="Unknown interdependence"):
         interdependence.get("no_such_interdependence")
 
 
 def test_gradients_are_finite():
-    xi = interdependence.get("graph", links=GRAPH, normalization=True, normalization_mode="symmetric",
-                             directed=False, self_dependence=True)
+    xi = interdependence.get(
+        "graph",
+        links=GRAPH,
+        normalization=True,
+        normalization_mode="symmetric",
+        directed=False,
+        self_dependence=True,
+    )
     xi.build(X.shape)
     g = gradients(lambda t: xi(t), X)
     assert np.all(np.isfinite(g)) and np.any(g != 0)
@@ -367,8 +403,12 @@ def test_model_with_interdependences_saves_and_fits_under_jit(tmp_path):
 def ref_patch_matrix(grid, offsets, strides, mode):
     """tinyBIG's dense patch matrix, built by loops (row = cell, column = patch slot)."""
     h, w, d = grid
-    centres = [(i, j, k) for i in range(0, h, strides[0]) for j in range(0, w, strides[1])
-               for k in range(0, d, strides[2])]
+    centres = [
+        (i, j, k)
+        for i in range(0, h, strides[0])
+        for j in range(0, w, strides[1])
+        for k in range(0, d, strides[2])
+    ]
     cols = len(centres) * len(offsets) if mode == "padding" else len(centres)
     a = np.zeros((h * w * d, cols))
     for p, (ci, cj, ck) in enumerate(centres):
@@ -385,31 +425,80 @@ def ref_patches(x, grid, offsets, strides, mode):
     a, num_patches = ref_patch_matrix(grid, offsets, strides, mode)
     flat = np.transpose(x, (0, 2, 1)).reshape(b * c, cells) @ a
     if mode == "padding":
-        return np.transpose(flat.reshape(b, c, num_patches, len(offsets)), (0, 2, 1, 3)).reshape(b, num_patches, -1)
+        return np.transpose(flat.reshape(b, c, num_patches, len(offsets)), (0, 2, 1, 3)).reshape(
+            b, num_patches, -1
+        )
     return np.transpose(flat.reshape(b, c, num_patches), (0, 2, 1))
 
 
 CUBE = [(i, j, 0) for i in (-1, 0, 1) for j in (-1, 0, 1)]
 DISK = [(i, j, k) for i in (-1, 0, 1) for j in (-1, 0, 1) if i * i + j * j <= 1 for k in (0, 1)]
-BALL = [(i, j, k) for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1) if i * i + j * j + k * k <= 1]
+BALL = [
+    (i, j, k)
+    for i in (-1, 0, 1)
+    for j in (-1, 0, 1)
+    for k in (-1, 0, 1)
+    if i * i + j * j + k * k <= 1
+]
 GEOMETRIC = [
     ("cuboid_patch", {"h": 4, "w": 3}, (4, 3, 1), CUBE, (1, 1, 1), "padding"),
-    ("cuboid_patch_padding_based_geometric_interdependence",
-     {"h": 4, "w": 3, "p_h": 1, "p_w": 1, "packing_strategy": "complete_square"}, (4, 3, 1), CUBE, (2, 2, 1), "padding"),
-    ("cuboid_patch_aggregation", {"h": 4, "w": 3, "cd_h": 2, "cd_w": 1, "cd_d": 1}, (4, 3, 1), CUBE, (2, 1, 1), "aggregation"),
-    ("cylinder_patch_padding_based_geometric_interdependence", {"h": 2, "w": 3, "d": 2, "r": 1, "p_d": 0, "p_d_prime": 1},
-     (2, 3, 2), DISK, (1, 1, 1), "padding"),
-    ("sphere_patch", {"h": 2, "w": 2, "d": 3, "p_r": 1, "packing_strategy": "dense_simple_cubic"}, (2, 2, 3), BALL, (1, 1, 1), "padding"),
-    ("sphere_patch_aggregation_based_geometric_interdependence", {"h": 2, "w": 2, "d": 3, "r": 1}, (2, 2, 3), BALL, (1, 1, 1), "aggregation"),
+    (
+        "cuboid_patch_padding_based_geometric_interdependence",
+        {"h": 4, "w": 3, "p_h": 1, "p_w": 1, "packing_strategy": "complete_square"},
+        (4, 3, 1),
+        CUBE,
+        (2, 2, 1),
+        "padding",
+    ),
+    (
+        "cuboid_patch_aggregation",
+        {"h": 4, "w": 3, "cd_h": 2, "cd_w": 1, "cd_d": 1},
+        (4, 3, 1),
+        CUBE,
+        (2, 1, 1),
+        "aggregation",
+    ),
+    (
+        "cylinder_patch_padding_based_geometric_interdependence",
+        {"h": 2, "w": 3, "d": 2, "r": 1, "p_d": 0, "p_d_prime": 1},
+        (2, 3, 2),
+        DISK,
+        (1, 1, 1),
+        "padding",
+    ),
+    (
+        "sphere_patch",
+        {"h": 2, "w": 2, "d": 3, "p_r": 1, "packing_strategy": "dense_simple_cubic"},
+        (2, 2, 3),
+        BALL,
+        (1, 1, 1),
+        "padding",
+    ),
+    (
+        "sphere_patch_aggregation_based_geometric_interdependence",
+        {"h": 2, "w": 2, "d": 3, "r": 1},
+        (2, 2, 3),
+        BALL,
+        (1, 1, 1),
+        "aggregation",
+    ),
 ]
 GRID_X = RNG.normal(size=(2, 12, 3)).astype("float32")  # 12 cells, 3 channels
 
 
-@pytest.mark.parametrize("name, kwargs, grid, offsets, strides, mode", GEOMETRIC, ids=[f"{c[0]}-{i}" for i, c in enumerate(GEOMETRIC)])
-def test_geometric_patches_match_the_dense_tinybig_matrix(name, kwargs, grid, offsets, strides, mode):
+@pytest.mark.parametrize(
+    "name, kwargs, grid, offsets, strides, mode",
+    GEOMETRIC,
+    ids=[f"{c[0]}-{i}" for i, c in enumerate(GEOMETRIC)],
+)
+def test_geometric_patches_match_the_dense_tinybig_matrix(
+    name, kwargs, grid, offsets, strides, mode
+):
     xi = interdependence.get(name, **kwargs)
     y = numpy_of(xi(GRID_X))
-    np.testing.assert_allclose(y, ref_patches(GRID_X, grid, offsets, strides, mode), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        y, ref_patches(GRID_X, grid, offsets, strides, mode), rtol=1e-5, atol=1e-6
+    )
     a, _ = ref_patch_matrix(grid, offsets, strides, mode)
     np.testing.assert_array_equal(numpy_of(xi.matrix()), a)
     assert xi.compute_output_shape(GRID_X.shape) == (2,) + y.shape[1:]
@@ -422,9 +511,13 @@ def test_geometric_grid_layout_normalisation_and_instance_type():
     xi = interdependence.get("cuboid_patch", cd_h=2, cd_w=2, cd_d=1)
     y = numpy_of(xi(grid_x))
     assert y.shape == (2, 2, 2, 27)
-    np.testing.assert_allclose(y.reshape(2, 4, 27), ref_patches(GRID_X, (4, 3, 1), CUBE, (2, 2, 1), "padding"), rtol=1e-5)
+    np.testing.assert_allclose(
+        y.reshape(2, 4, 27), ref_patches(GRID_X, (4, 3, 1), CUBE, (2, 2, 1), "padding"), rtol=1e-5
+    )
     # Column normalisation in aggregation mode is mean pooling over the in-grid cells.
-    xi = interdependence.get("cuboid_patch_aggregation", h=4, w=3, normalization=True, normalization_mode="column")
+    xi = interdependence.get(
+        "cuboid_patch_aggregation", h=4, w=3, normalization=True, normalization_mode="column"
+    )
     a, _ = ref_patch_matrix((4, 3, 1), CUBE, (1, 1, 1), "aggregation")
     expected = np.einsum("bnc,np->bpc", GRID_X, a / a.sum(0))
     np.testing.assert_allclose(numpy_of(xi(GRID_X)), expected, rtol=1e-5)
@@ -460,12 +553,18 @@ PARAMETERIZED = [
     ("parameterized", {}, "identity"),
     ("lowrank_parameterized_interdependence", {"r": 2, "m_prime": 3}, "lorr"),
     ("hm_parameterized", {"p": 2}, "hm"),
-    ("parameterized_interdependence", {"interdependence_type": "instance", "b_prime": 3}, "identity"),
+    (
+        "parameterized_interdependence",
+        {"interdependence_type": "instance", "b_prime": 3},
+        "identity",
+    ),
     ("lowrank_parameterized", {"r": 1, "interdependence_type": "instance"}, "lorr"),
 ]
 
 
-@pytest.mark.parametrize("name, kwargs, psi", PARAMETERIZED, ids=[f"{c[0]}-{i}" for i, c in enumerate(PARAMETERIZED)])
+@pytest.mark.parametrize(
+    "name, kwargs, psi", PARAMETERIZED, ids=[f"{c[0]}-{i}" for i, c in enumerate(PARAMETERIZED)]
+)
 def test_parameterized_matches_numpy(name, kwargs, psi):
     xi = interdependence.get(name, **kwargs)
     y = numpy_of(xi(X))
@@ -488,7 +587,9 @@ BILINEAR = [
 ]
 
 
-@pytest.mark.parametrize("name, kwargs, psi", BILINEAR, ids=[f"{c[0]}-{i}" for i, c in enumerate(BILINEAR)])
+@pytest.mark.parametrize(
+    "name, kwargs, psi", BILINEAR, ids=[f"{c[0]}-{i}" for i, c in enumerate(BILINEAR)]
+)
 def test_bilinear_is_per_sample_and_matches_numpy(name, kwargs, psi):
     xi = interdependence.get(name, **kwargs)
     z = RNG.normal(size=X.shape).astype("float32")  # mixed by A computed from the data X
@@ -510,10 +611,14 @@ def test_bilinear_is_per_sample_and_matches_numpy(name, kwargs, psi):
 
 @pytest.mark.parametrize(
     "name, kwargs",
-    [("lphm_parameterized", {"p": 2, "r": 1}), ("dual_lphm_parameterized", {"p": 2, "r": 1}),
-     ("random_matrix_adaption_parameterized_interdependence", {}),
-     ("lphm_parameterized_bilinear", {"p": 2, "r": 1}), ("dual_lphm_parameterized_bilinear", {"p": 2, "r": 1}),
-     ("random_matrix_adaption_parameterized_bilinear", {"r": 2})],
+    [
+        ("lphm_parameterized", {"p": 2, "r": 1}),
+        ("dual_lphm_parameterized", {"p": 2, "r": 1}),
+        ("random_matrix_adaption_parameterized_interdependence", {}),
+        ("lphm_parameterized_bilinear", {"p": 2, "r": 1}),
+        ("dual_lphm_parameterized_bilinear", {"p": 2, "r": 1}),
+        ("random_matrix_adaption_parameterized_bilinear", {"r": 2}),
+    ],
 )
 def test_other_reconciled_variants_use_their_reconciliation(name, kwargs):
     xi = interdependence.get(name, **kwargs)
@@ -550,7 +655,9 @@ def _pairs(fn):
 
     def kernel(u):
         b, d, _ = u.shape
-        return np.array([[[fn(u[s, i], u[s, j], i == j) for j in range(d)] for i in range(d)] for s in range(b)])
+        return np.array(
+            [[[fn(u[s, i], u[s, j], i == j) for j in range(d)] for i in range(d)] for s in range(b)]
+        )
 
     return kernel
 
@@ -580,27 +687,73 @@ def _cos(a, c):
 
 
 KERNELS = [
-    ("kl_divergence", {}, _pairs(lambda a, c, s: np.sum(_softmax(a) * (np.log(_softmax(a)) - np.log(_softmax(c)))))),
+    (
+        "kl_divergence",
+        {},
+        _pairs(lambda a, c, s: np.sum(_softmax(a) * (np.log(_softmax(a)) - np.log(_softmax(c))))),
+    ),
     ("pearson_correlation_interdependence", {}, _pairs(lambda a, c, s: _corr(a, c))),
     ("rv_coefficient", {}, _pairs(lambda a, c, s: 0.0 if s else np.clip(_corr(a, c), 0, 1))),
     ("mutual_information_interdependence", {}, _pairs(_mi)),
     ("linear_kernel", {}, _pairs(lambda a, c, s: a @ c)),
-    ("polynomial_kernel_interdependence", {"c": 1.0, "d": 2}, _pairs(lambda a, c, s: (a @ c + 1.0) ** 2)),
-    ("hyperbolic_tangent_kernel", {"c": 0.5, "alpha": 0.3}, _pairs(lambda a, c, s: np.tanh(0.3 * (a @ c) + 0.5))),
-    ("exponential_kernel", {"gamma": 0.5}, _pairs(lambda a, c, s: np.exp(-0.5 * np.sum((a - c) ** 2)))),
+    (
+        "polynomial_kernel_interdependence",
+        {"c": 1.0, "d": 2},
+        _pairs(lambda a, c, s: (a @ c + 1.0) ** 2),
+    ),
+    (
+        "hyperbolic_tangent_kernel",
+        {"c": 0.5, "alpha": 0.3},
+        _pairs(lambda a, c, s: np.tanh(0.3 * (a @ c) + 0.5)),
+    ),
+    (
+        "exponential_kernel",
+        {"gamma": 0.5},
+        _pairs(lambda a, c, s: np.exp(-0.5 * np.sum((a - c) ** 2))),
+    ),
     ("cosine_similarity_interdependence", {}, _pairs(lambda a, c, s: _cos(a, c))),
-    ("minkowski_distance", {"p": 3}, _pairs(lambda a, c, s: np.exp(-np.sum(np.abs(a - c) ** 3) ** (1 / 3)))),
+    (
+        "minkowski_distance",
+        {"p": 3},
+        _pairs(lambda a, c, s: np.exp(-(np.sum(np.abs(a - c) ** 3) ** (1 / 3)))),
+    ),
     ("manhattan_distance", {}, _pairs(lambda a, c, s: np.exp(-np.abs(a - c).sum()))),
-    ("euclidean_distance_interdependence", {}, _pairs(lambda a, c, s: np.exp(-np.linalg.norm(a - c)))),
+    (
+        "euclidean_distance_interdependence",
+        {},
+        _pairs(lambda a, c, s: np.exp(-np.linalg.norm(a - c))),
+    ),
     ("chebyshev_distance", {}, _pairs(lambda a, c, s: np.exp(-np.abs(a - c).max()))),
-    ("canberra_distance", {}, _pairs(lambda a, c, s: np.exp(-np.sum(np.abs(a - c) / (np.abs(a) + np.abs(c) + 1e-10))))),
-    ("gaussian_rbf_kernel", {"sigma": 2.0}, _pairs(lambda a, c, s: np.exp(-np.sum((a - c) ** 2) / 8.0))),
-    ("laplacian_kernel_interdependence", {"sigma": 2.0}, _pairs(lambda a, c, s: np.exp(-np.abs(a - c).sum() / 2.0))),
-    ("anisotropic_rbf_kernel", {"a_vector": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]},
-     _pairs(lambda a, c, s: np.exp(-np.sum(np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6]) * (a - c) ** 2)))),
-    ("custom_hybrid_kernel", {"kernels": ["linear_kernel", {"class_name": "gaussian_rbf", "config": {"sigma": 2.0}}],
-                              "weights": [0.25, 0.75]},
-     _pairs(lambda a, c, s: 0.25 * (a @ c) + 0.75 * np.exp(-np.sum((a - c) ** 2) / 8.0))),
+    (
+        "canberra_distance",
+        {},
+        _pairs(lambda a, c, s: np.exp(-np.sum(np.abs(a - c) / (np.abs(a) + np.abs(c) + 1e-10)))),
+    ),
+    (
+        "gaussian_rbf_kernel",
+        {"sigma": 2.0},
+        _pairs(lambda a, c, s: np.exp(-np.sum((a - c) ** 2) / 8.0)),
+    ),
+    (
+        "laplacian_kernel_interdependence",
+        {"sigma": 2.0},
+        _pairs(lambda a, c, s: np.exp(-np.abs(a - c).sum() / 2.0)),
+    ),
+    (
+        "anisotropic_rbf_kernel",
+        {"a_vector": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]},
+        _pairs(
+            lambda a, c, s: np.exp(-np.sum(np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6]) * (a - c) ** 2))
+        ),
+    ),
+    (
+        "custom_hybrid_kernel",
+        {
+            "kernels": ["linear_kernel", {"class_name": "gaussian_rbf", "config": {"sigma": 2.0}}],
+            "weights": [0.25, 0.75],
+        },
+        _pairs(lambda a, c, s: 0.25 * (a @ c) + 0.75 * np.exp(-np.sum((a - c) ** 2) / 8.0)),
+    ),
 ]
 # Edge cases in the data: feature 0 constant over the instances of sample 0 (Pearson,
 # RV, MI), feature 1 all zeros in sample 1 (cosine), repeated instances (distances 0).
@@ -612,7 +765,9 @@ KX[1, 5] = KX[1, 4]
 
 @pytest.mark.parametrize("name, kwargs, ref", KERNELS, ids=[c[0] for c in KERNELS])
 def test_kernels_match_numpy_per_sample(name, kwargs, ref):
-    xi = interdependence.get(name, **kwargs)  # attribute type: compares the 4 features over 6 instances
+    xi = interdependence.get(
+        name, **kwargs
+    )  # attribute type: compares the 4 features over 6 instances
     a = ref(np.transpose(KX, (0, 2, 1)).astype("float64"))
     np.testing.assert_allclose(numpy_of(xi.matrix(KX)), a, rtol=2e-4, atol=2e-4)
     np.testing.assert_allclose(numpy_of(xi(KX)), apply_attribute(a, KX), rtol=2e-4, atol=2e-4)
@@ -623,8 +778,17 @@ def test_kernels_match_numpy_per_sample(name, kwargs, ref):
     np.testing.assert_allclose(numpy_of(xi_i(KX)), apply_instance(a, KX), rtol=2e-4, atol=2e-4)
 
 
-@pytest.mark.parametrize("name", ["pearson_correlation", "mutual_information", "cosine_similarity",
-                                  "euclidean_distance", "minkowski_distance", "kl_divergence"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "pearson_correlation",
+        "mutual_information",
+        "cosine_similarity",
+        "euclidean_distance",
+        "minkowski_distance",
+        "kl_divergence",
+    ],
+)
 def test_kernel_gradients_finite_at_edge_cases(name):
     xi = interdependence.get(name)
     xi.build(KX.shape)
@@ -645,36 +809,103 @@ def test_kernel_bad_input():
         interdependence.get("custom_hybrid_kernel", kernels=["linear_kernel"], weights=[1.0, 2.0])
     with pytest.raises(ValueError, match="data kernels"):
         interdependence.get("custom_hybrid_kernel", kernels=["chain"])
-    config = interdependence.get("custom_hybrid_kernel", kernels=["linear_kernel", "cosine_similarity"]).get_config()
-    assert [k["class_name"] for k in config["kernels"]] == ["LinearKernelInterdependence", "CosineSimilarityInterdependence"]
+    config = interdependence.get(
+        "custom_hybrid_kernel", kernels=["linear_kernel", "cosine_similarity"]
+    ).get_config()
+    assert [k["class_name"] for k in config["kernels"]] == [
+        "LinearKernelInterdependence",
+        "CosineSimilarityInterdependence",
+    ]
 
 
 # ----------------------------------------------------------------- heads with each kind
 HEADS = {
     "chain (instance)": ({"instance_interdependence": "chain"}, X),
-    "graph (instance)": ({"instance_interdependence": {"class_name": "graph", "config": {
-        "links": GRAPH, "directed": False, "self_dependence": True, "normalization": True,
-        "normalization_mode": "symmetric"}}}, X),
-    "bilinear attention (instance)": ({"instance_interdependence": {"class_name": "lowrank_parameterized_bilinear",
-                                                                    "config": {"r": 2, "normalization": "softmax"}},
-                                       "remainder": "linear"}, X),
-    "pearson kernel (attribute)": ({"attribute_interdependence": "pearson_correlation", "remainder": "linear"}, X),
-    "parameterized (attribute)": ({"attribute_interdependence": {"class_name": "lowrank_parameterized",
-                                                                 "config": {"r": 2, "m_prime": 3}},
-                                   "expansion": "taylor"}, X),
-    "convolution (geometric attribute)": ({"attribute_interdependence": {"class_name": "cuboid_patch",
-                                                                         "config": {"cd_h": 2, "cd_w": 2}}},
-                                          GRID_X.reshape(2, 4, 3, 3)),
-    "constant_c (basic attribute)": ({"attribute_interdependence": {"class_name": "constant_c",
-                                                                    "config": {"c": 0.5, "m_prime": 2}}}, X),
-    "gaussian rbf (numerical attribute)": ({"attribute_interdependence": "gaussian_rbf",
-                                            "remainder": "linear"}, X),
-    "hybrid (instance)": ({"instance_interdependence": {"class_name": "hybrid", "config": {
-        "interdependence_type": "instance",
-        "interdependence_functions": ["chain", {"class_name": "lowrank_parameterized_bilinear",
-                                                "config": {"r": 1}}]}}}, X),
-    "parameterized_rpn (attribute)": ({"attribute_interdependence": {"class_name": "parameterized_rpn",
-                                                                     "config": {"m_prime": 3}}}, X),
+    "graph (instance)": (
+        {
+            "instance_interdependence": {
+                "class_name": "graph",
+                "config": {
+                    "links": GRAPH,
+                    "directed": False,
+                    "self_dependence": True,
+                    "normalization": True,
+                    "normalization_mode": "symmetric",
+                },
+            }
+        },
+        X,
+    ),
+    "bilinear attention (instance)": (
+        {
+            "instance_interdependence": {
+                "class_name": "lowrank_parameterized_bilinear",
+                "config": {"r": 2, "normalization": "softmax"},
+            },
+            "remainder": "linear",
+        },
+        X,
+    ),
+    "pearson kernel (attribute)": (
+        {"attribute_interdependence": "pearson_correlation", "remainder": "linear"},
+        X,
+    ),
+    "parameterized (attribute)": (
+        {
+            "attribute_interdependence": {
+                "class_name": "lowrank_parameterized",
+                "config": {"r": 2, "m_prime": 3},
+            },
+            "expansion": "taylor",
+        },
+        X,
+    ),
+    "convolution (geometric attribute)": (
+        {
+            "attribute_interdependence": {
+                "class_name": "cuboid_patch",
+                "config": {"cd_h": 2, "cd_w": 2},
+            }
+        },
+        GRID_X.reshape(2, 4, 3, 3),
+    ),
+    "constant_c (basic attribute)": (
+        {
+            "attribute_interdependence": {
+                "class_name": "constant_c",
+                "config": {"c": 0.5, "m_prime": 2},
+            }
+        },
+        X,
+    ),
+    "gaussian rbf (numerical attribute)": (
+        {"attribute_interdependence": "gaussian_rbf", "remainder": "linear"},
+        X,
+    ),
+    "hybrid (instance)": (
+        {
+            "instance_interdependence": {
+                "class_name": "hybrid",
+                "config": {
+                    "interdependence_type": "instance",
+                    "interdependence_functions": [
+                        "chain",
+                        {"class_name": "lowrank_parameterized_bilinear", "config": {"r": 1}},
+                    ],
+                },
+            }
+        },
+        X,
+    ),
+    "parameterized_rpn (attribute)": (
+        {
+            "attribute_interdependence": {
+                "class_name": "parameterized_rpn",
+                "config": {"m_prime": 3},
+            }
+        },
+        X,
+    ),
 }
 
 
@@ -721,35 +952,51 @@ def test_head_interdependence_errors():
     with pytest.raises(ValueError, match="instances, features"):
         RPNHead(2, instance_interdependence="chain").build((None, 4))
     with pytest.raises(ValueError, match="remainder"):
-        RPNHead(2, attribute_interdependence={"class_name": "cuboid_patch", "config": {"cd_h": 2}},
-                remainder="linear").build((None, 4, 3, 3))
+        RPNHead(
+            2,
+            attribute_interdependence={"class_name": "cuboid_patch", "config": {"cd_h": 2}},
+            remainder="linear",
+        ).build((None, 4, 3, 3))
 
 
 # ------------------------------------------------------------ hybrid and parameterised RPN
 def test_hybrid_fuses_member_matrices():
     xi = interdependence.get(
-        "hybrid_interdependence", interdependence_type="instance", fusion_function="prod",
-        interdependence_functions=[{"class_name": "graph", "config": {"links": GRAPH, "directed": False}},
-                                   "linear_kernel"])
+        "hybrid_interdependence",
+        interdependence_type="instance",
+        fusion_function="prod",
+        interdependence_functions=[
+            {"class_name": "graph", "config": {"links": GRAPH, "directed": False}},
+            "linear_kernel",
+        ],
+    )
     a = GRAPH_U[None] * np.einsum("bif,bjf->bij", X, X)  # graph mask times the Gram matrix
     np.testing.assert_allclose(numpy_of(xi(X)), apply_instance(a, X), rtol=1e-4, atol=1e-4)
     # m' is the fusion's width: a concatenation of two m x m matrices gives 2 m.
-    xi = interdependence.get("hybrid", fusion_function="concatenation",
-                             interdependence_functions=["identity", {"class_name": "constant_c", "config": {"c": 2.0}}])
+    xi = interdependence.get(
+        "hybrid",
+        fusion_function="concatenation",
+        interdependence_functions=["identity", {"class_name": "constant_c", "config": {"c": 2.0}}],
+    )
     a = np.concatenate([np.eye(M), np.full((M, M), 2.0)], axis=1)
     np.testing.assert_allclose(numpy_of(xi(X)), apply_attribute(a, X), rtol=1e-5)
     assert xi.compute_output_shape(X.shape) == (2, N, 2 * M)
     clone = assert_config_roundtrip(xi)
     np.testing.assert_allclose(numpy_of(clone(X)), numpy_of(xi(X)), rtol=1e-6)
     with pytest.raises(ValueError, match="different widths"):
-        interdependence.get("hybrid", interdependence_functions=["identity", {"class_name": "one", "config": {"m_prime": 2}}])(X)
+        interdependence.get(
+            "hybrid",
+            interdependence_functions=["identity", {"class_name": "one", "config": {"m_prime": 2}}],
+        )(X)
 
 
 def test_parameterized_rpn_is_an_rpn_head_generating_a():
     xi = interdependence.get("parameterized_rpn", data_transformation="taylor", m_prime=3)
     y = numpy_of(xi(X))
     u = np.transpose(X, (0, 2, 1))  # the 4 features, each over the 6 instances
-    kappa = np.concatenate([u, np.einsum("bdi,bdj->bdij", u, u).reshape(2, M, -1)], axis=-1)  # Taylor d=2
+    kappa = np.concatenate(
+        [u, np.einsum("bdi,bdj->bdij", u, u).reshape(2, M, -1)], axis=-1
+    )  # Taylor d=2
     w = numpy_of(xi.kernel)[0].reshape(3, -1)  # identity psi: (m', D)
     a = kappa @ w.T
     np.testing.assert_allclose(y, apply_attribute(a, X), rtol=1e-4, atol=1e-4)
@@ -769,27 +1016,78 @@ def test_tinybig_interdependence_configs_import():
         "    b: 0\n    m: 36\n    interdependence_type: attribute\n"
         "    grid_configs: {grid_class: tinybig.koala.geometry.grid, grid_parameters: {h: 4, w: 3, d: 1, universe_num: 3}}\n"
         "    patch_configs: {patch_class: tinybig.koala.geometry.cuboid, patch_parameters: {p_h: 1, p_w: 1, p_d: 0}}\n"
-        "    packing_strategy: complete_square\n")
-    assert isinstance(xi, interdependence.CuboidPatchInterdependence) and (xi.h, xi.w, xi.channel_num) == (4, 3, 3)
-    np.testing.assert_allclose(numpy_of(xi(GRID_X)), ref_patches(GRID_X, (4, 3, 1), CUBE, (2, 2, 1), "padding"), rtol=1e-5)
-    xi = config.interdependence_from_tinybig({
-        "function_class": "tinybig.interdependence.hybrid_interdependence",
-        "function_parameters": {"b": 6, "m": 4, "interdependence_type": "instance",
-                                "interdependence_function_configs": [
-                                    {"function_class": "tinybig.interdependence.chain_interdependence",
-                                     "function_parameters": {"b": 6, "m": 4, "chain_length": 6}},
-                                    {"function_class": "tinybig.interdependence.lowrank_parameterized_bilinear_interdependence",
-                                     "function_parameters": {"b": 6, "m": 4, "r": 2}}],
-                                "fusion_function_configs": {"function_class": "tinybig.fusion.prod_fusion"}}})
+        "    packing_strategy: complete_square\n"
+    )
+    assert isinstance(xi, interdependence.CuboidPatchInterdependence) and (
+        xi.h,
+        xi.w,
+        xi.channel_num,
+    ) == (4, 3, 3)
+    np.testing.assert_allclose(
+        numpy_of(xi(GRID_X)), ref_patches(GRID_X, (4, 3, 1), CUBE, (2, 2, 1), "padding"), rtol=1e-5
+    )
+    xi = config.interdependence_from_tinybig(
+        {
+            "function_class": "tinybig.interdependence.hybrid_interdependence",
+            "function_parameters": {
+                "b": 6,
+                "m": 4,
+                "interdependence_type": "instance",
+                "interdependence_function_configs": [
+                    {
+                        "function_class": "tinybig.interdependence.chain_interdependence",
+                        "function_parameters": {"b": 6, "m": 4, "chain_length": 6},
+                    },
+                    {
+                        "function_class": "tinybig.interdependence.lowrank_parameterized_bilinear_interdependence",
+                        "function_parameters": {"b": 6, "m": 4, "r": 2},
+                    },
+                ],
+                "fusion_function_configs": {"function_class": "tinybig.fusion.prod_fusion"},
+            },
+        }
+    )
     assert xi(X).shape == X.shape and xi.members[1].reconciliation.r == 2
-    model = config.from_tinybig({"model_configs": {"model_class": "tinybig.model.rpn", "model_parameters": {
-        "layer_configs": [{"layer_class": "tinybig.module.rpn_layer", "layer_parameters": {"m": 5, "n": 2, "head_configs": [{
-            "head_class": "tinybig.module.rpn_head", "head_parameters": {
-                "data_transformation_configs": {"function_class": "tinybig.expansion.identity_expansion"},
-                "attribute_interdependence_configs": {
-                    "function_class": "tinybig.interdependence.lowrank_parameterized_interdependence",
-                    "function_parameters": {"b": 0, "m": 5, "m_prime": 3, "r": 1}},
-                "parameter_fabrication_configs": {"function_class": "tinybig.reconciliation.identity_reconciliation"}}}]}}]}}})
+    model = config.from_tinybig(
+        {
+            "model_configs": {
+                "model_class": "tinybig.model.rpn",
+                "model_parameters": {
+                    "layer_configs": [
+                        {
+                            "layer_class": "tinybig.module.rpn_layer",
+                            "layer_parameters": {
+                                "m": 5,
+                                "n": 2,
+                                "head_configs": [
+                                    {
+                                        "head_class": "tinybig.module.rpn_head",
+                                        "head_parameters": {
+                                            "data_transformation_configs": {
+                                                "function_class": "tinybig.expansion.identity_expansion"
+                                            },
+                                            "attribute_interdependence_configs": {
+                                                "function_class": "tinybig.interdependence.lowrank_parameterized_interdependence",
+                                                "function_parameters": {
+                                                    "b": 0,
+                                                    "m": 5,
+                                                    "m_prime": 3,
+                                                    "r": 1,
+                                                },
+                                            },
+                                            "parameter_fabrication_configs": {
+                                                "function_class": "tinybig.reconciliation.identity_reconciliation"
+                                            },
+                                        },
+                                    }
+                                ],
+                            },
+                        }
+                    ]
+                },
+            }
+        }
+    )
     assert model.count_params() == 1 * (5 + 3) + 2 * 3
     again = config.from_tinybig(config.to_tinybig(model))
     assert again.count_params() == model.count_params()
@@ -864,7 +1162,10 @@ def test_tinybig_model_config_with_instance_interdependence_imports():
     taylor = np.concatenate([X, np.einsum("bni,bnj->bnij", X, X).reshape(2, N, 16)], axis=-1)
     h = apply_instance(ref_adjacency(N, chain_links(N), self_dep=True), taylor) @ w1.T + b1
     a, b = (numpy_of(t) for t in np.split(numpy_of(second.kernel)[0], [2]))
-    expected = apply_instance(ref_adjacency(N, [(0, 1), (1, 2), (2, 0), (1, 3)]), h) @ (a[:, None] * b[None, :]).T
+    expected = (
+        apply_instance(ref_adjacency(N, [(0, 1), (1, 2), (2, 0), (1, 3)]), h)
+        @ (a[:, None] * b[None, :]).T
+    )
     np.testing.assert_allclose(y, expected, rtol=1e-4, atol=1e-4)
     # The batch axis is never mixed: a sample alone gives its own output.
     np.testing.assert_allclose(numpy_of(model(X[1:])), y[1:], rtol=1e-5, atol=1e-5)
@@ -878,7 +1179,9 @@ def test_tinybig_model_config_with_instance_interdependence_imports():
 
 
 def test_sparse_op_with_skewed_degrees_uses_segment_sum():
-    hub = [(i, 0) for i in range(1, 40)] + [(i, i + 1) for i in range(1, 39)]  # node 0: in-degree 39
+    hub = [(i, 0) for i in range(1, 40)] + [
+        (i, i + 1) for i in range(1, 39)
+    ]  # node 0: in-degree 39
     z = RNG.normal(size=(2, 40, 3)).astype("float32")
     a = ref_adjacency(40, hub)
     op = MatrixOp(a, kind="sparse")

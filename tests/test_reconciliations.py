@@ -13,8 +13,8 @@ from keras import ops
 
 from keras_rpn import expansions
 from keras_rpn import reconciliations
-from keras_rpn.initializers import GlorotPsi
 from keras_rpn.expansions import TaylorExpansion
+from keras_rpn.initializers import GlorotPsi
 from keras_rpn.layers import RPNHead
 from keras_rpn.layers import RPNLayer
 from keras_rpn.models import RPN
@@ -353,7 +353,9 @@ def test_dual_lphm_taylor2_kronecker_projection_equals_numpy(m, rng):
         P, Q, S, T = _dual_blocks(kernel[c].astype("float64"), p, m, n, D, r)
         W.append(np.kron(P @ Q.T, S @ T.T))
     explicit = np.einsum("bd,cnd->bcn", expanded, np.stack(W))
-    structured = numpy_of(rec.contract(kappa, ops.convert_to_tensor(x), ops.convert_to_tensor(kernel)))
+    structured = numpy_of(
+        rec.contract(kappa, ops.convert_to_tensor(x), ops.convert_to_tensor(kernel))
+    )
     scale = max(1.0, np.abs(explicit).max())
     np.testing.assert_allclose(structured / scale, explicit / scale, atol=2e-5)
     # Gradients w.r.t. the kernel: finite, and equal to those of the dense product
@@ -362,8 +364,9 @@ def test_dual_lphm_taylor2_kronecker_projection_equals_numpy(m, rng):
     weights = ops.cast(weights, "float32")
     fast = gradients(lambda k: rec.contract(kappa, xt, k) * weights, kernel)
     dense = gradients(
-        lambda k: ops.einsum("bd,cnd->bcn", ops.convert_to_tensor(expanded), rec.reconcile(k))
-        * weights,
+        lambda k: (
+            ops.einsum("bd,cnd->bcn", ops.convert_to_tensor(expanded), rec.reconcile(k)) * weights
+        ),
         kernel,
     )
     assert np.isfinite(fast).all() and np.abs(fast).max() > 0
@@ -410,7 +413,9 @@ def test_glorot_psi_initializer_gives_glorot_variance(case):
     name, config = case
     n, D = 16, 48
     head = RPNHead(
-        n, reconciliation={"class_name": name, "config": config}, channels=8,
+        n,
+        reconciliation={"class_name": name, "config": config},
+        channels=8,
         kernel_initializer=GlorotPsi(),
     )
     head.build((None, D))

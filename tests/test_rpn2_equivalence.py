@@ -106,7 +106,10 @@ def test_chain_head_is_unrolled_linear_recurrence(rng):
 @pytest.mark.parametrize(
     "kwargs,matrix",
     [
-        ({"bi_directional": True, "self_scaling": 0.5}, lambda L: np.eye(L, k=1) + np.eye(L, k=-1) + 0.5 * np.eye(L)),
+        (
+            {"bi_directional": True, "self_scaling": 0.5},
+            lambda L: np.eye(L, k=1) + np.eye(L, k=-1) + 0.5 * np.eye(L),
+        ),
         ({"num_hops": 2}, lambda L: np.linalg.matrix_power(np.eye(L, k=-1) + np.eye(L), 2)),
         (
             {"num_hops": 2, "accumulative": True, "normalization": True, "self_dependence": False},
@@ -163,17 +166,15 @@ def test_bilinear_head_is_single_head_attention(rng, causal):
     x = rng.normal(size=(2, length, m)).astype("float32")
     mask = np.ones((2, length), bool)
     mask[1, 4:] = False  # padding tokens of the second sequence
-    mha = keras.layers.MultiHeadAttention(
-        num_heads=1, key_dim=r, output_shape=n, use_bias=False
-    )
-    expected = numpy(
-        mha(x, x, attention_mask=mask[:, None, :], use_causal_mask=causal)
-    )
+    mha = keras.layers.MultiHeadAttention(num_heads=1, key_dim=r, output_shape=n, use_bias=False)
+    expected = numpy(mha(x, x, attention_mask=mask[:, None, :], use_causal_mask=causal))
     wq, wk, wv, wo = (numpy(v) for v in mha.weights)  # (m,1,r) x3, (1,r,n)
     head = layers.BilinearHead(n, rank=r, causal=causal, use_bias=False)
     head.build(x.shape)
     # Scores A[i, j] = x_i W x_j^T with the low-rank W = A B: A = W_k, B = W_q^T.
-    head.interdependence.kernel.assign(np.concatenate([wk[:, 0, :].ravel(), wq[:, 0, :].T.ravel()])[None])
+    head.interdependence.kernel.assign(
+        np.concatenate([wk[:, 0, :].ravel(), wq[:, 0, :].T.ravel()])[None]
+    )
     set_kernel(head, (wv[:, 0, :] @ wo[0]).T)
     y = numpy(head(x, mask=keras.ops.convert_to_tensor(mask)))
     np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-5)

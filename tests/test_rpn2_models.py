@@ -1,7 +1,6 @@
 """RPN 2 presets (CNN, ResNet, RNN, RegressionRNN, GCN, GAT, Transformer): structure,
 parameter counts, training, inference mode and .keras round trips."""
 
-import keras
 import numpy as np
 import pytest
 from checks import BACKEND
@@ -59,9 +58,16 @@ def test_cnn_structure_and_parameter_count():
     model(np.zeros((1, 8, 8, 1), "float32"))
     kinds = [type(layer).__name__ for layer in model.stack]
     assert kinds == [
-        "GridLayer", "BatchNormalization", "Activation",
-        "GridLayer", "BatchNormalization", "Activation",
-        "GridCompression", "Dropout", "Flatten", "RPNLayer",
+        "GridLayer",
+        "BatchNormalization",
+        "Activation",
+        "GridLayer",
+        "BatchNormalization",
+        "Activation",
+        "GridCompression",
+        "Dropout",
+        "Flatten",
+        "RPNLayer",
     ]
     grid = 2 * ((3 * 1 * 9 + 3) + (4 * 3 * 9 + 4))  # two independent heads per layer
     batch_norm = 4 * 3 + 4 * 4  # gamma, beta, moving mean and variance

@@ -11,9 +11,9 @@ import re
 import keras
 import numpy as np
 import pytest
+from checks import gradients
 from keras import ops
 
-from checks import gradients
 from keras_rpn import expansions
 from keras_rpn.layers import RPNHead
 

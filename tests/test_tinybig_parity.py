@@ -49,15 +49,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 from keras import ops
+from tinybig_layout import assign
+from tinybig_layout import set_fusion_weights
+from tinybig_layout import set_remainder_weights
 
 import keras_rpn
 from keras_rpn import expansions
 from keras_rpn import fusions
 from keras_rpn import reconciliations
 from keras_rpn import remainders
-from tinybig_layout import assign
-from tinybig_layout import set_fusion_weights
-from tinybig_layout import set_remainder_weights
 
 ORACLE_DIR = Path(__file__).resolve().parent / "oracle"
 ORACLE = ORACLE_DIR / "tinybig_oracle.py"

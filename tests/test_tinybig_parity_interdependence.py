@@ -32,11 +32,11 @@ import keras
 import numpy as np
 import pytest
 from keras import ops
-
-from keras_rpn import interdependence
 from test_tinybig_parity import ORACLE
 from test_tinybig_parity import ORACLE_TIMEOUT_S
 from test_tinybig_parity import oracle_python  # noqa: F401 - the session fixture
+
+from keras_rpn import interdependence
 
 B, M = 6, 4  # tinyBIG's batch = keras_rpn's instances of one sample; features
 
@@ -156,8 +156,12 @@ ROWS = [
     K("kl_divergence_interdependence"),
     K("rv_coefficient_interdependence"),
     K("mutual_information_interdependence"),
-    K("pearson_correlation_interdependence", instance=True, variant="instance",
-      skip=INSTANCE_KERNEL),
+    K(
+        "pearson_correlation_interdependence",
+        instance=True,
+        variant="instance",
+        skip=INSTANCE_KERNEL,
+    ),
     # numerical kernels
     K("linear_kernel_interdependence"),
     K("linear_kernel_interdependence", instance=True, variant="instance", skip=INSTANCE_KERNEL),
@@ -172,69 +176,172 @@ ROWS = [
     K("exponential_kernel_interdependence", {"gamma": 0.7}),
     K("gaussian_rbf_kernel_interdependence", {"sigma": 1.3}),
     K("laplacian_kernel_interdependence", {"sigma": 0.8}),
-    K("gaussian_rbf_kernel_interdependence", {"sigma": 1.3}, instance=True, variant="instance",
-      skip=INSTANCE_KERNEL),
+    K(
+        "gaussian_rbf_kernel_interdependence",
+        {"sigma": 1.3},
+        instance=True,
+        variant="instance",
+        skip=INSTANCE_KERNEL,
+    ),
     # topological
     K("chain_interdependence", {"chain_length": B}, instance=True),
-    K("chain_interdependence", {"chain_length": B, "bi_directional": True,
-      "normalization": True, "normalization_mode": "row"}, instance=True, variant="bi,row"),
-    K("chain_interdependence", {"chain_length": B, "normalization": True,
-      "normalization_mode": "column"}, instance=True, variant="column"),
-    K("chain_interdependence", {"chain_length": B, "bi_directional": True, "normalization": True,
-      "normalization_mode": "row_column"}, instance=True, variant="bi,row_column"),
-    K("chain_interdependence", {"chain_length": M, "self_dependence": False},
-      variant="attribute,no_self"),
+    K(
+        "chain_interdependence",
+        {
+            "chain_length": B,
+            "bi_directional": True,
+            "normalization": True,
+            "normalization_mode": "row",
+        },
+        instance=True,
+        variant="bi,row",
+    ),
+    K(
+        "chain_interdependence",
+        {"chain_length": B, "normalization": True, "normalization_mode": "column"},
+        instance=True,
+        variant="column",
+    ),
+    K(
+        "chain_interdependence",
+        {
+            "chain_length": B,
+            "bi_directional": True,
+            "normalization": True,
+            "normalization_mode": "row_column",
+        },
+        instance=True,
+        variant="bi,row_column",
+    ),
+    K(
+        "chain_interdependence",
+        {"chain_length": M, "self_dependence": False},
+        variant="attribute,no_self",
+    ),
     K("multihop_chain_interdependence", {"chain_length": B, "h": 2}, instance=True),
-    K("multihop_chain_interdependence", {"chain_length": B, "h": 3, "accumulative": True},
-      instance=True, variant="accumulative"),
+    K(
+        "multihop_chain_interdependence",
+        {"chain_length": B, "h": 3, "accumulative": True},
+        instance=True,
+        variant="accumulative",
+    ),
     K("inverse_approx_multihop_chain_interdependence", {"chain_length": B}, instance=True),
     K("exponential_approx_multihop_chain_interdependence", {"chain_length": B}, instance=True),
     K("graph_interdependence", {"nodes": NODES, "links": LINKS}, instance=True),
-    K("graph_interdependence", {"nodes": NODES, "links": LINKS, "directed": False,
-      "self_dependence": True, "normalization": True, "normalization_mode": "row_column"},
-      instance=True, variant="undirected,row_column"),
-    K("graph_interdependence", {"nodes": NODES, "links": LINKS, "normalization": True,
-      "normalization_mode": "column"}, instance=True, variant="column"),
-    K("multihop_graph_interdependence", {"nodes": NODES, "links": LINKS, "h": 2},
-      instance=True),
-    K("multihop_graph_interdependence", {"nodes": NODES, "links": LINKS, "h": 2,
-      "accumulative": True}, instance=True, variant="accumulative"),
-    K("pagerank_multihop_graph_interdependence", {"nodes": NODES, "links": LINKS,
-      "directed": False, "c": 0.15}, instance=True),
+    K(
+        "graph_interdependence",
+        {
+            "nodes": NODES,
+            "links": LINKS,
+            "directed": False,
+            "self_dependence": True,
+            "normalization": True,
+            "normalization_mode": "row_column",
+        },
+        instance=True,
+        variant="undirected,row_column",
+    ),
+    K(
+        "graph_interdependence",
+        {"nodes": NODES, "links": LINKS, "normalization": True, "normalization_mode": "column"},
+        instance=True,
+        variant="column",
+    ),
+    K("multihop_graph_interdependence", {"nodes": NODES, "links": LINKS, "h": 2}, instance=True),
+    K(
+        "multihop_graph_interdependence",
+        {"nodes": NODES, "links": LINKS, "h": 2, "accumulative": True},
+        instance=True,
+        variant="accumulative",
+    ),
+    K(
+        "pagerank_multihop_graph_interdependence",
+        {"nodes": NODES, "links": LINKS, "directed": False, "c": 0.15},
+        instance=True,
+    ),
     # geometric: tinyBIG's cylinder and sphere always raise
     K("cuboid_patch_padding_based_geometric_interdependence", GRID, patches=True),
-    K("cuboid_patch_padding_based_geometric_interdependence",
-      {**GRID, "packing_strategy": "complete_square"}, patches=True, variant="complete"),
+    K(
+        "cuboid_patch_padding_based_geometric_interdependence",
+        {**GRID, "packing_strategy": "complete_square"},
+        patches=True,
+        variant="complete",
+    ),
     K("cuboid_patch_aggregation_based_geometric_interdependence", skip=AGGREGATION),
     K("cylinder_patch_padding_based_geometric_interdependence", skip=CYLINDER_SPHERE),
     K("cylinder_patch_aggregation_based_geometric_interdependence", skip=CYLINDER_SPHERE),
     K("sphere_patch_padding_based_geometric_interdependence", skip=CYLINDER_SPHERE),
     K("sphere_patch_aggregation_based_geometric_interdependence", skip=CYLINDER_SPHERE),
-    K("anisotropic_rbf_kernel_interdependence", {"a_vector": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]},
-      tinybig_only={"a_vector": {"$call": "torch.tensor", "args": [[0.1, 0.2, 0.3, 0.4, 0.5, 0.6]]}}),
-    K("custom_hybrid_kernel_interdependence", {"kernels": ["linear_kernel", "gaussian_rbf"],
-                                               "weights": [0.3, 0.7]},
-      tinybig_only={"kernels": [{"$ref": "tinybig.koala.linear_algebra.batch_linear_kernel"},
-                                {"$ref": "tinybig.koala.linear_algebra.batch_gaussian_rbf_kernel"}]}),
+    K(
+        "anisotropic_rbf_kernel_interdependence",
+        {"a_vector": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]},
+        tinybig_only={
+            "a_vector": {"$call": "torch.tensor", "args": [[0.1, 0.2, 0.3, 0.4, 0.5, 0.6]]}
+        },
+    ),
+    K(
+        "custom_hybrid_kernel_interdependence",
+        {"kernels": ["linear_kernel", "gaussian_rbf"], "weights": [0.3, 0.7]},
+        tinybig_only={
+            "kernels": [
+                {"$ref": "tinybig.koala.linear_algebra.batch_linear_kernel"},
+                {"$ref": "tinybig.koala.linear_algebra.batch_gaussian_rbf_kernel"},
+            ]
+        },
+    ),
     # parameterised, the layouts mapped
-    K("parameterized_interdependence", {"m_prime": M_PRIME}, num_params=M * M_PRIME,
-      to_keras=_full_attribute),
-    K("lowrank_parameterized_interdependence", {"m_prime": M_PRIME, "r": R},
-      num_params=R * (M + M_PRIME), to_keras=_lowrank_attribute),
-    K("hm_parameterized_interdependence", {"m_prime": KM_PRIME, "p": KQ, "q": KP},
-      tinybig_only={"p": KP, "q": KQ}, num_params=KP * KQ + KS * KT,
-      to_keras=_kronecker_hm, from_tinybig=_tinybig_kronecker),
-    K("lphm_parameterized_interdependence", {"m_prime": KM_PRIME, "r": R, "p": KQ, "q": KP},
-      tinybig_only={"p": KP, "q": KQ}, num_params=KP * KQ + R * (KS + KT),
-      to_keras=_kronecker_lphm, from_tinybig=_tinybig_kronecker),
-    K("dual_lphm_parameterized_interdependence", {"m_prime": KM_PRIME, "r": R, "p": KQ, "q": KP},
-      tinybig_only={"p": KP, "q": KQ}, num_params=R * (KP + KQ + KS + KT),
-      to_keras=_kronecker_dual_lphm, from_tinybig=_tinybig_kronecker),
+    K(
+        "parameterized_interdependence",
+        {"m_prime": M_PRIME},
+        num_params=M * M_PRIME,
+        to_keras=_full_attribute,
+    ),
+    K(
+        "lowrank_parameterized_interdependence",
+        {"m_prime": M_PRIME, "r": R},
+        num_params=R * (M + M_PRIME),
+        to_keras=_lowrank_attribute,
+    ),
+    K(
+        "hm_parameterized_interdependence",
+        {"m_prime": KM_PRIME, "p": KQ, "q": KP},
+        tinybig_only={"p": KP, "q": KQ},
+        num_params=KP * KQ + KS * KT,
+        to_keras=_kronecker_hm,
+        from_tinybig=_tinybig_kronecker,
+    ),
+    K(
+        "lphm_parameterized_interdependence",
+        {"m_prime": KM_PRIME, "r": R, "p": KQ, "q": KP},
+        tinybig_only={"p": KP, "q": KQ},
+        num_params=KP * KQ + R * (KS + KT),
+        to_keras=_kronecker_lphm,
+        from_tinybig=_tinybig_kronecker,
+    ),
+    K(
+        "dual_lphm_parameterized_interdependence",
+        {"m_prime": KM_PRIME, "r": R, "p": KQ, "q": KP},
+        tinybig_only={"p": KP, "q": KQ},
+        num_params=R * (KP + KQ + KS + KT),
+        to_keras=_kronecker_dual_lphm,
+        from_tinybig=_tinybig_kronecker,
+    ),
     K("random_matrix_adaption_parameterized_interdependence", skip=RANDOM_MATRIX),
-    K("parameterized_bilinear_interdependence", instance=True, num_params=M * M,
-      to_keras=lambda w: w, transpose_x=True),
-    K("lowrank_parameterized_bilinear_interdependence", {"r": R}, instance=True,
-      num_params=2 * R * M, to_keras=lambda w: w, transpose_x=True),  # W = psi(w) in both
+    K(
+        "parameterized_bilinear_interdependence",
+        instance=True,
+        num_params=M * M,
+        to_keras=lambda w: w,
+        transpose_x=True,
+    ),
+    K(
+        "lowrank_parameterized_bilinear_interdependence",
+        {"r": R},
+        instance=True,
+        num_params=2 * R * M,
+        to_keras=lambda w: w,
+        transpose_x=True,
+    ),  # W = psi(w) in both
     K("hybrid_interdependence", skip=HYBRID),
 ]
 

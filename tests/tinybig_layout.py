@@ -97,4 +97,3 @@ def set_model_weights(model, state):
     given = sum(int(np.size(v)) for v in state.values())
     if expected != given:
         raise AssertionError(f"keras_rpn has {expected} trainable values, tinyBIG gave {given}")
-

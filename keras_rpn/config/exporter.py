@@ -102,7 +102,9 @@ def _export_head(head, m, activation_steps, instances=None):
         )
     if head.instance_interdependence is not None:  # tinyBIG's b: the instances
         params["instance_interdependence_configs"] = _function(
-            "interdependence", head.instance_interdependence, **({"b": instances} if instances else {})
+            "interdependence",
+            head.instance_interdependence,
+            **({"b": instances} if instances else {}),
         )
     steps = []
     if head.activation is not keras.activations.linear:

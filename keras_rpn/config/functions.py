@@ -38,7 +38,6 @@ def _component(family, class_path, params, where):
     return config
 
 
-
 def _expansion(spec, where, m=None):
     class_path, params = _function_spec(spec, where)
     params = _drop(params)

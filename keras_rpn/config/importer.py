@@ -9,10 +9,10 @@ from keras_rpn import remainders
 from keras_rpn.config.functions import _expansion
 from keras_rpn.config.functions import _fusion
 from keras_rpn.config.functions import _interdependence
-from keras_rpn.config.interdependence import _input_shape
-from keras_rpn.config.interdependence import _instances
 from keras_rpn.config.functions import _reconciliation
 from keras_rpn.config.functions import _remainder
+from keras_rpn.config.interdependence import _input_shape
+from keras_rpn.config.interdependence import _instances
 from keras_rpn.config.names import _EXPANSION_KEYS
 from keras_rpn.config.names import _INTERDEPENDENCE_KEYS
 from keras_rpn.config.names import _OLD_HEAD_KEYS
@@ -214,7 +214,9 @@ def _layer(config, where, instances=None):
     _reject(params, where)
     heads, steps = [], []
     for i, head_config in enumerate(head_configs):
-        head, output = _head(head_config, m, n, f"{where}.head_configs[{i}]", init_method, instances)
+        head, output = _head(
+            head_config, m, n, f"{where}.head_configs[{i}]", init_method, instances
+        )
         heads.append(head)
         steps.append(output)
     post = []
@@ -383,4 +385,3 @@ def from_tinybig(config, name=None, instances=None):
             dims, layer_configs=layers, postprocessing=[p or None for p in post], **kwargs
         )
     return RPN(dims, layer_configs=layers, **kwargs)
-

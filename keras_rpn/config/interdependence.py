@@ -36,8 +36,10 @@ def _instances(layer_configs, instances):
                 where = f"layer_configs[{i}].head_configs[{j}].{key}"
                 _, fparams = _function_spec(params[key], where)
                 nodes = fparams.get("nodes")
-                size = fparams.get("b") or fparams.get("chain_length") or (
-                    len(nodes) if isinstance(nodes, (list, tuple)) else nodes
+                size = (
+                    fparams.get("b")
+                    or fparams.get("chain_length")
+                    or (len(nodes) if isinstance(nodes, (list, tuple)) else nodes)
                 )
                 if size:
                     sizes.add(_int(size, "b", where))
@@ -84,7 +86,7 @@ def interdependence_from_tinybig(config):
 
     spec = load_config(config)
     if isinstance(spec, dict) and len(spec) == 1:
-        (key, value), = spec.items()
+        ((key, value),) = spec.items()
         if key.endswith("_function") or key.endswith("_configs"):
             spec = value  # {"data_interdependence_function": {...}}
     return interdependence.get(_interdependence(spec, "interdependence config"))

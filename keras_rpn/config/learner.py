@@ -11,13 +11,26 @@ from keras_rpn.config.schema import load_config
 # from Keras'). torch's Adam/SGD `weight_decay` adds `wd * w` to the gradient; AdamW's
 # is decoupled, as Keras' `weight_decay` is for every optimizer.
 _OPTIMIZERS = {
-    "AdamW": ("AdamW", {"lr": "learning_rate", "weight_decay": "weight_decay",
-                        "eps": "epsilon", "amsgrad": "amsgrad"},
-              {"learning_rate": 1e-3, "weight_decay": 1e-2, "epsilon": 1e-8}),
-    "Adam": ("Adam", {"lr": "learning_rate", "eps": "epsilon", "amsgrad": "amsgrad"},
-             {"learning_rate": 1e-3, "epsilon": 1e-8}),
-    "SGD": ("SGD", {"lr": "learning_rate", "momentum": "momentum", "nesterov": "nesterov"},
-            {"learning_rate": 1e-3}),
+    "AdamW": (
+        "AdamW",
+        {
+            "lr": "learning_rate",
+            "weight_decay": "weight_decay",
+            "eps": "epsilon",
+            "amsgrad": "amsgrad",
+        },
+        {"learning_rate": 1e-3, "weight_decay": 1e-2, "epsilon": 1e-8},
+    ),
+    "Adam": (
+        "Adam",
+        {"lr": "learning_rate", "eps": "epsilon", "amsgrad": "amsgrad"},
+        {"learning_rate": 1e-3, "epsilon": 1e-8},
+    ),
+    "SGD": (
+        "SGD",
+        {"lr": "learning_rate", "momentum": "momentum", "nesterov": "nesterov"},
+        {"learning_rate": 1e-3},
+    ),
 }
 _LOSSES = {
     "MSELoss": lambda: keras.losses.MeanSquaredError(),

@@ -152,7 +152,9 @@ def _mapping(value, where):
 def _int(value, key, where):
     """`value` as an int if it is an integer (`4`, `4.0`), else a ValueError naming `key`."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{where}: `{key}` must be an integer. Received: {key}={short_repr(value)}")
+        raise ValueError(
+            f"{where}: `{key}` must be an integer. Received: {key}={short_repr(value)}"
+        )
     if isinstance(value, numbers.Integral):
         return int(value)
     if not float(value).is_integer():
@@ -211,9 +213,7 @@ def _function_spec(spec, where):
     if isinstance(spec, str):
         return spec, {}
     if not isinstance(spec, dict):
-        raise ValueError(
-            f"Expected a function config at {where}. Received: {short_repr(spec)}"
-        )
+        raise ValueError(f"Expected a function config at {where}. Received: {short_repr(spec)}")
     if "function_class" in spec:
         class_key = "function_class"
     else:
@@ -256,4 +256,3 @@ def _pop_one(params, keys, where):
     if not found:
         return None, None
     return found[0], params.pop(found[0])
-

@@ -108,7 +108,6 @@ def _is_activation(layer):
     return layer["class_name"] == "Activation"
 
 
-
 def _export_step(layer):
     """A tinyBIG process-function config for one Keras layer."""
     config = layer.get_config()

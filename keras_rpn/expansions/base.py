@@ -124,9 +124,7 @@ class Expansion(keras.layers.Layer):
         recurrence polynomials); `keras_rpn.symbolic.export` reads it. Others raise
         `NotImplementedError`.
         """
-        raise NotImplementedError(
-            f"{type(self).__name__} has no closed-form symbolic columns."
-        )
+        raise NotImplementedError(f"{type(self).__name__} has no closed-form symbolic columns.")
 
     @property
     def column_mixing_layers(self):
@@ -229,9 +227,7 @@ class Expansion(keras.layers.Layer):
         Shapes: `x (batch, m)`, `va (C, q, ra)`, `vb (C, t, rb)` -> `(batch, C, ra rb)`,
         `(i, j)` order.
         """
-        raise NotImplementedError(
-            f"{type(self).__name__} has no structured Kronecker projection."
-        )
+        raise NotImplementedError(f"{type(self).__name__} has no structured Kronecker projection.")
 
     def build(self, input_shape):
         shape = tuple(input_shape)

@@ -154,8 +154,12 @@ class TaylorExpansion(Expansion):
         # `taylor2_kronecker_project`.
         m = input_dim
         return (
-            self.has_structured_projection and self.d == 2 and m is not None and m > 1
-            and q == m and t == m + 1
+            self.has_structured_projection
+            and self.d == 2
+            and m is not None
+            and m > 1
+            and q == m
+            and t == m + 1
         )
 
     def kronecker_project(self, x, va, vb):

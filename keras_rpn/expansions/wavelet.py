@@ -95,9 +95,7 @@ class WaveletExpansion(Expansion):
         }
 
 
-@register(
-    "haar", "haar_wavelet", "haar_wavelet_expansion", tinybig="harr_wavelet_expansion"
-)
+@register("haar", "haar_wavelet", "haar_wavelet_expansion", tinybig="harr_wavelet_expansion")
 class HaarWaveletExpansion(WaveletExpansion):
     """Haar wavelet expansion.
 

@@ -151,7 +151,10 @@ class Interdependence(keras.layers.Layer):
         self.data_shape = shape
         self.output_dim_ = self.output_dim(self.dim)
         self.op = None
-        if not self.require_data and type(self).constant_matrix is not Interdependence.constant_matrix:
+        if (
+            not self.require_data
+            and type(self).constant_matrix is not Interdependence.constant_matrix
+        ):
             a = np.asarray(self.constant_matrix(self.dim), dtype="float64")
             expected = (self.dim, self.output_dim_)
             if a.shape != expected:

@@ -11,7 +11,9 @@ def _matrix(name, value):
     try:
         array = np.asarray(value, dtype="float64")
     except (TypeError, ValueError):
-        raise TypeError(f"Expected `{name}` to be a 2-D array of numbers. Received: {name}={value!r}") from None
+        raise TypeError(
+            f"Expected `{name}` to be a 2-D array of numbers. Received: {name}={value!r}"
+        ) from None
     if array.ndim != 2 or 0 in array.shape:
         raise ValueError(
             f"Expected `{name}` to be a non-empty 2-D matrix. Received: {name} of shape {array.shape}"

@@ -17,6 +17,7 @@ from keras_rpn import validation
 from keras_rpn.interdependence.base import Interdependence
 from keras_rpn.interdependence.topological import _MODES
 
+
 class GeometricInterdependence(Interdependence):
     """Base of patch-based geometric interdependences (convolution machinery).
 
@@ -140,7 +141,11 @@ class GeometricInterdependence(Interdependence):
         else:
             grid = tuple(shape[1:-1]) + ((1,) if len(shape) == 4 else ())
             for name, given, got in zip(("h", "w", "d"), (self.h, self.w, self.d), grid):
-                if given is not None and given != got and not (name == "d" and len(shape) == 4 and given == 1):
+                if (
+                    given is not None
+                    and given != got
+                    and not (name == "d" and len(shape) == 4 and given == 1)
+                ):
                     raise ValueError(
                         f"`{name}`={given} does not match the input grid {grid}. "
                         f"Received: input_shape={shape}"
@@ -196,7 +201,9 @@ class GeometricInterdependence(Interdependence):
         return values.reshape(num_patches, k)
 
     def output_dim(self, dim):
-        return len(self.index) * (self.patch_size if self.interdependence_matrix_mode == "padding" else 1)
+        return len(self.index) * (
+            self.patch_size if self.interdependence_matrix_mode == "padding" else 1
+        )
 
     def matrix(self, x=None):
         """The dense `hwd x P k` (padding) or `hwd x P` (aggregation) matrix, for reference."""
@@ -204,8 +211,10 @@ class GeometricInterdependence(Interdependence):
         padding = self.interdependence_matrix_mode == "padding"
         a = np.zeros((self.dim + 1, num_patches * k if padding else num_patches))
         values = np.ones(self.index.shape) if self.weights_table is None else self.weights_table
-        cols = np.arange(num_patches * k).reshape(num_patches, k) if padding else np.repeat(
-            np.arange(num_patches)[:, None], k, axis=1
+        cols = (
+            np.arange(num_patches * k).reshape(num_patches, k)
+            if padding
+            else np.repeat(np.arange(num_patches)[:, None], k, axis=1)
         )
         np.add.at(a, (self.index, cols), values)
         return ops.convert_to_tensor(a[: self.dim], dtype=self.compute_dtype)

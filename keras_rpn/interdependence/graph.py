@@ -10,7 +10,6 @@ from keras_rpn import validation
 from keras_rpn.interdependence.base import register
 from keras_rpn.interdependence.topological import TopologicalInterdependence
 from keras_rpn.interdependence.topological import _Multihop
-from keras_rpn.interdependence.topological import adjacency
 from keras_rpn.interdependence.topological import normalize
 
 
@@ -18,9 +17,13 @@ def _links(name, links):
     try:
         pairs = [tuple(pair) for pair in links]
     except TypeError:
-        raise TypeError(f"Expected `{name}` to be a list of (source, target) pairs. Received: {name}={links!r}") from None
+        raise TypeError(
+            f"Expected `{name}` to be a list of (source, target) pairs. Received: {name}={links!r}"
+        ) from None
     if any(len(p) != 2 for p in pairs):
-        raise ValueError(f"Expected `{name}` to be a list of (source, target) pairs. Received: {name}={links!r}")
+        raise ValueError(
+            f"Expected `{name}` to be a list of (source, target) pairs. Received: {name}={links!r}"
+        )
     return pairs
 
 
@@ -64,7 +67,9 @@ class GraphInterdependence(TopologicalInterdependence):
                 f"links={links!r}, adjacency={adjacency!r}"
             )
         if isinstance(nodes, bool) or not (nodes is None or isinstance(nodes, (int, list, tuple))):
-            raise TypeError(f"Expected `nodes` to be a list of node ids or a count. Received: nodes={nodes!r}")
+            raise TypeError(
+                f"Expected `nodes` to be a list of node ids or a count. Received: nodes={nodes!r}"
+            )
         self.nodes = list(nodes) if isinstance(nodes, (list, tuple)) else nodes
         if isinstance(self.nodes, int):
             validation.positive_int("nodes", self.nodes)
@@ -103,7 +108,9 @@ class GraphInterdependence(TopologicalInterdependence):
         try:
             links = [(index[s], index[t]) for s, t in self.links]
         except KeyError as error:
-            raise ValueError(f"`links` names node {error.args[0]!r}, which is not in `nodes`.") from None
+            raise ValueError(
+                f"`links` names node {error.args[0]!r}, which is not in `nodes`."
+            ) from None
         return dim, links, self.directed
 
     def base_adjacency(self, dim):

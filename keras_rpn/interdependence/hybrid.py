@@ -55,7 +55,12 @@ class HybridInterdependence(Interdependence):
                 f"interdependence_functions={interdependence_functions!r}"
             )
         self.members = [
-            get(f, interdependence_type=self.interdependence_type, name=f"member_{i}", dtype=self.dtype_policy)
+            get(
+                f,
+                interdependence_type=self.interdependence_type,
+                name=f"member_{i}",
+                dtype=self.dtype_policy,
+            )
             for i, f in enumerate(interdependence_functions)
         ]
         self.fusion = fusions.get(fusion_function, name="fusion", dtype=self.dtype_policy)
@@ -133,7 +138,9 @@ class ParameterizedRPNInterdependence(ReconciledInterdependence):
     ):
         kwargs.pop("reconciliation", None)
         super().__init__(reconciliation=parameter_fabrication, **kwargs)
-        self.expansion = expansions.get(data_transformation, name="data_transformation", dtype=self.dtype_policy)
+        self.expansion = expansions.get(
+            data_transformation, name="data_transformation", dtype=self.dtype_policy
+        )
         self.b_prime = validation.positive_int("b_prime", b_prime, allow_none=True)
         self.m_prime = validation.positive_int("m_prime", m_prime, allow_none=True)
 

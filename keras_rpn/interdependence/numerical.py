@@ -310,7 +310,11 @@ class AnisotropicRBFKernelInterdependence(KernelInterdependence):
 
     def __init__(self, a_vector=None, a_scalar=1.0, **kwargs):
         super().__init__(**kwargs)
-        self.a_vector = None if a_vector is None else validation.float_list("a_vector", list(np.ravel(a_vector)))
+        self.a_vector = (
+            None
+            if a_vector is None
+            else validation.float_list("a_vector", list(np.ravel(a_vector)))
+        )
         self.a_scalar = validation.finite_float("a_scalar", a_scalar)
 
     def build(self, inputs_shape, data_shape=None):

@@ -68,7 +68,10 @@ class ReconciledInterdependence(Interdependence):
         return int(self.kernel.shape[-1])
 
     def get_config(self):
-        config = {**super().get_config(), "reconciliation": serialize_component(self.reconciliation)}
+        config = {
+            **super().get_config(),
+            "reconciliation": serialize_component(self.reconciliation),
+        }
         if self.kernel_initializer is not None:
             config["kernel_initializer"] = initializers.serialize(self.kernel_initializer)
         return config
@@ -206,7 +209,9 @@ class _Fixed:
     def _init_fixed(self, values, kwargs):
         kwargs.pop("reconciliation", None)
         config = {key: value for key, value in values.items() if value is not None}
-        super().__init__(reconciliation={"class_name": self.reconciliation_name, "config": config}, **kwargs)
+        super().__init__(
+            reconciliation={"class_name": self.reconciliation_name, "config": config}, **kwargs
+        )
         for key, value in values.items():
             setattr(self, key, value)
 
@@ -265,53 +270,102 @@ def _doc(base, what, tinybig, args):
     return _DOC.format(base=base, what=what, tinybig=tinybig, args=args)
 
 
-
-
 @register("lowrank_parameterized", "lowrank_parameterized_interdependence")
 class LowRankParameterizedInterdependence(_LowRank, ParameterizedInterdependence):
-    __doc__ = _doc("ParameterizedInterdependence", "lorr (low-rank)", "lowrank_parameterized_interdependence", "r")
+    __doc__ = _doc(
+        "ParameterizedInterdependence",
+        "lorr (low-rank)",
+        "lowrank_parameterized_interdependence",
+        "r",
+    )
 
 
 @register("hm_parameterized", "hm_parameterized_interdependence")
 class HMParameterizedInterdependence(_HM, ParameterizedInterdependence):
-    __doc__ = _doc("ParameterizedInterdependence", "HM (Kronecker)", "hm_parameterized_interdependence", "p, q")
+    __doc__ = _doc(
+        "ParameterizedInterdependence", "HM (Kronecker)", "hm_parameterized_interdependence", "p, q"
+    )
 
 
 @register("lphm_parameterized", "lphm_parameterized_interdependence")
 class LPHMParameterizedInterdependence(_LPHM, ParameterizedInterdependence):
-    __doc__ = _doc("ParameterizedInterdependence", "LPHM", "lphm_parameterized_interdependence", "r, p, q")
+    __doc__ = _doc(
+        "ParameterizedInterdependence", "LPHM", "lphm_parameterized_interdependence", "r, p, q"
+    )
 
 
 @register("dual_lphm_parameterized", "dual_lphm_parameterized_interdependence")
 class DualLPHMParameterizedInterdependence(_DualLPHM, ParameterizedInterdependence):
-    __doc__ = _doc("ParameterizedInterdependence", "dual LPHM", "dual_lphm_parameterized_interdependence", "r, p, q")
+    __doc__ = _doc(
+        "ParameterizedInterdependence",
+        "dual LPHM",
+        "dual_lphm_parameterized_interdependence",
+        "r, p, q",
+    )
 
 
-@register("random_matrix_adaption_parameterized", "random_matrix_adaption_parameterized_interdependence")
+@register(
+    "random_matrix_adaption_parameterized", "random_matrix_adaption_parameterized_interdependence"
+)
 class RandomMatrixAdaptionParameterizedInterdependence(_RandomMatrix, ParameterizedInterdependence):
-    __doc__ = _doc("ParameterizedInterdependence", "random matrix adaption", "random_matrix_adaption_parameterized_interdependence", "r")
+    __doc__ = _doc(
+        "ParameterizedInterdependence",
+        "random matrix adaption",
+        "random_matrix_adaption_parameterized_interdependence",
+        "r",
+    )
 
 
 @register("lowrank_parameterized_bilinear", "lowrank_parameterized_bilinear_interdependence")
 class LowRankParameterizedBilinearInterdependence(_LowRank, ParameterizedBilinearInterdependence):
-    __doc__ = _doc("ParameterizedBilinearInterdependence", "lorr (low-rank)", "lowrank_parameterized_bilinear_interdependence", "r")
+    __doc__ = _doc(
+        "ParameterizedBilinearInterdependence",
+        "lorr (low-rank)",
+        "lowrank_parameterized_bilinear_interdependence",
+        "r",
+    )
 
 
 @register("hm_parameterized_bilinear", "hm_parameterized_bilinear_interdependence")
 class HMParameterizedBilinearInterdependence(_HM, ParameterizedBilinearInterdependence):
-    __doc__ = _doc("ParameterizedBilinearInterdependence", "HM (Kronecker)", "hm_parameterized_bilinear_interdependence", "p, q")
+    __doc__ = _doc(
+        "ParameterizedBilinearInterdependence",
+        "HM (Kronecker)",
+        "hm_parameterized_bilinear_interdependence",
+        "p, q",
+    )
 
 
 @register("lphm_parameterized_bilinear", "lphm_parameterized_bilinear_interdependence")
 class LPHMParameterizedBilinearInterdependence(_LPHM, ParameterizedBilinearInterdependence):
-    __doc__ = _doc("ParameterizedBilinearInterdependence", "LPHM", "lphm_parameterized_bilinear_interdependence", "r, p, q")
+    __doc__ = _doc(
+        "ParameterizedBilinearInterdependence",
+        "LPHM",
+        "lphm_parameterized_bilinear_interdependence",
+        "r, p, q",
+    )
 
 
 @register("dual_lphm_parameterized_bilinear", "dual_lphm_parameterized_bilinear_interdependence")
 class DualLPHMParameterizedBilinearInterdependence(_DualLPHM, ParameterizedBilinearInterdependence):
-    __doc__ = _doc("ParameterizedBilinearInterdependence", "dual LPHM", "dual_lphm_parameterized_bilinear_interdependence", "r, p, q")
+    __doc__ = _doc(
+        "ParameterizedBilinearInterdependence",
+        "dual LPHM",
+        "dual_lphm_parameterized_bilinear_interdependence",
+        "r, p, q",
+    )
 
 
-@register("random_matrix_adaption_parameterized_bilinear", "random_matrix_adaption_parameterized_bilinear_interdependence")
-class RandomMatrixAdaptionParameterizedBilinearInterdependence(_RandomMatrix, ParameterizedBilinearInterdependence):
-    __doc__ = _doc("ParameterizedBilinearInterdependence", "random matrix adaption", "random_matrix_adaption_parameterized_bilinear_interdependence", "r")
+@register(
+    "random_matrix_adaption_parameterized_bilinear",
+    "random_matrix_adaption_parameterized_bilinear_interdependence",
+)
+class RandomMatrixAdaptionParameterizedBilinearInterdependence(
+    _RandomMatrix, ParameterizedBilinearInterdependence
+):
+    __doc__ = _doc(
+        "ParameterizedBilinearInterdependence",
+        "random matrix adaption",
+        "random_matrix_adaption_parameterized_bilinear_interdependence",
+        "r",
+    )

@@ -49,25 +49,39 @@ class CuboidPatchInterdependence(GeometricInterdependence):
     (8, 4, 4, 18)
     """
 
-    def __init__(self, p_h=1, p_w=1, p_d=0, p_h_prime=None, p_w_prime=None, p_d_prime=None, **kwargs):
+    def __init__(
+        self, p_h=1, p_w=1, p_d=0, p_h_prime=None, p_w_prime=None, p_d_prime=None, **kwargs
+    ):
         self.p_h = validation.non_negative_int("p_h", p_h)
         self.p_w = validation.non_negative_int("p_w", p_w)
         self.p_d = validation.non_negative_int("p_d", p_d)
-        self.p_h_prime = self.p_h if p_h_prime is None else validation.non_negative_int("p_h_prime", p_h_prime)
-        self.p_w_prime = self.p_w if p_w_prime is None else validation.non_negative_int("p_w_prime", p_w_prime)
-        self.p_d_prime = self.p_d if p_d_prime is None else validation.non_negative_int("p_d_prime", p_d_prime)
+        self.p_h_prime = (
+            self.p_h if p_h_prime is None else validation.non_negative_int("p_h_prime", p_h_prime)
+        )
+        self.p_w_prime = (
+            self.p_w if p_w_prime is None else validation.non_negative_int("p_w_prime", p_w_prime)
+        )
+        self.p_d_prime = (
+            self.p_d if p_d_prime is None else validation.non_negative_int("p_d_prime", p_d_prime)
+        )
         super().__init__(**kwargs)
 
     def patch(self):
         return geometry.Patch(
             "cuboid",
-            **{key: getattr(self, key) for key in ("p_h", "p_w", "p_d", "p_h_prime", "p_w_prime", "p_d_prime")},
+            **{
+                key: getattr(self, key)
+                for key in ("p_h", "p_w", "p_d", "p_h_prime", "p_w_prime", "p_d_prime")
+            },
         )
 
     def get_config(self):
         return {
             **super().get_config(),
-            **{key: getattr(self, key) for key in ("p_h", "p_w", "p_d", "p_h_prime", "p_w_prime", "p_d_prime")},
+            **{
+                key: getattr(self, key)
+                for key in ("p_h", "p_w", "p_d", "p_h_prime", "p_w_prime", "p_d_prime")
+            },
         }
 
 
@@ -96,14 +110,21 @@ class CylinderPatchInterdependence(GeometricInterdependence):
     def __init__(self, p_r=1, p_d=0, p_d_prime=None, r=None, **kwargs):
         self.p_r = validation.non_negative_int("p_r", p_r if r is None else r)
         self.p_d = validation.non_negative_int("p_d", p_d)
-        self.p_d_prime = self.p_d if p_d_prime is None else validation.non_negative_int("p_d_prime", p_d_prime)
+        self.p_d_prime = (
+            self.p_d if p_d_prime is None else validation.non_negative_int("p_d_prime", p_d_prime)
+        )
         super().__init__(**kwargs)
 
     def patch(self):
         return geometry.Patch("cylinder", p_r=self.p_r, p_d=self.p_d, p_d_prime=self.p_d_prime)
 
     def get_config(self):
-        return {**super().get_config(), "p_r": self.p_r, "p_d": self.p_d, "p_d_prime": self.p_d_prime}
+        return {
+            **super().get_config(),
+            "p_r": self.p_r,
+            "p_d": self.p_d,
+            "p_d_prime": self.p_d_prime,
+        }
 
 
 @register("sphere_patch", "sphere_patch_based_geometric_interdependence")
@@ -157,7 +178,9 @@ class CylinderPatchPaddingInterdependence(_FixedMode, CylinderPatchInterdependen
     fixed_mode = "padding"
 
 
-@register("cylinder_patch_aggregation", "cylinder_patch_aggregation_based_geometric_interdependence")
+@register(
+    "cylinder_patch_aggregation", "cylinder_patch_aggregation_based_geometric_interdependence"
+)
 class CylinderPatchAggregationInterdependence(_FixedMode, CylinderPatchInterdependence):
     """`CylinderPatchInterdependence` in aggregation mode (see it for the arguments)."""
 

@@ -13,6 +13,6 @@ from keras_rpn.layers.graph import GraphLayer
 from keras_rpn.layers.grid import GridCompression
 from keras_rpn.layers.grid import GridHead
 from keras_rpn.layers.grid import GridLayer
+from keras_rpn.layers.kan_dense import KANDense
 from keras_rpn.layers.rpn_head import RPNHead
 from keras_rpn.layers.rpn_layer import RPNLayer
-from keras_rpn.layers.kan_dense import KANDense

@@ -98,7 +98,10 @@ class ChainHead(InterdependentHead):
                 name = "multihop_chain"
                 arguments.update(h=self.num_hops, accumulative=self.accumulative)
         self.interdependence = interdependence.get(
-            name, interdependence_type="instance", name="interdependence", dtype=self.dtype_policy,
+            name,
+            interdependence_type="instance",
+            name="interdependence",
+            dtype=self.dtype_policy,
             **arguments,
         )
         self.supports_masking = True

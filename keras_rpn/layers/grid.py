@@ -96,7 +96,9 @@ class GridHead(InterdependentHead):
     (2, 4, 4, 16)
     """
 
-    def __init__(self, units, patch=None, packing_strategy="densest_packing", strides=None, **kwargs):
+    def __init__(
+        self, units, patch=None, packing_strategy="densest_packing", strides=None, **kwargs
+    ):
         super().__init__(units, **kwargs)
         self.patch = _patch_config(patch, _DEFAULT_PATCH)
         self.packing_strategy = packing_strategy
@@ -244,7 +246,9 @@ class GridCompression(keras.layers.Layer):
 
     def build(self, input_shape):
         h, w, d, channels = grid_shape(self, input_shape)
-        packing = {} if self.packing_strategy is None else {"packing_strategy": self.packing_strategy}
+        packing = (
+            {} if self.packing_strategy is None else {"packing_strategy": self.packing_strategy}
+        )
         self.compression = compressions.get(
             "geometric",
             metric=self.metric,

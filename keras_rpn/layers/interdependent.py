@@ -30,7 +30,6 @@ from keras_rpn.registry import serialize_component
 from keras_rpn.saving import StructureCheck
 
 
-
 class InterdependentHead(keras.layers.Layer):
     """Base of the RPN 2 heads: an `RPNHead` contraction, then instance mixing.
 

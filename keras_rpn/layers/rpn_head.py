@@ -176,13 +176,17 @@ class RPNHead(validation.CheckedNesting, GridAdaptation, keras.layers.Layer):
             if not self.instance_interdependence.built:
                 # Its matrix comes from the head's input (see `run_heads`).
                 data_shape = input_shape if input_shape[-2] == mixed_shape[-2] else mixed_shape
-                self.instance_interdependence.build((None, mixed_shape[-2], expansion_dim), data_shape)
+                self.instance_interdependence.build(
+                    (None, mixed_shape[-2], expansion_dim), data_shape
+                )
             # The contraction then takes the already expanded (and mixed) features.
             self.expanded_features = expansions.get(
                 "identity", name="expanded_features", dtype=self.dtype_policy
             )
             self.expanded_features.build((None, expansion_dim))
-        if not self.remainder.is_zero and self._instance_shape(input_shape) != tuple(input_shape[:-1]):
+        if not self.remainder.is_zero and self._instance_shape(input_shape) != tuple(
+            input_shape[:-1]
+        ):
             raise ValueError(
                 "The remainder pi(x) takes the head's input, whose instances "
                 f"{tuple(input_shape[1:-1])} the interdependence functions change to "
@@ -365,7 +369,8 @@ class RPNHead(validation.CheckedNesting, GridAdaptation, keras.layers.Layer):
 def _short_config(component):
     """`{"class_name": ..., "config": ...}` of a component, without base layer keys."""
     config = {
-        k: v for k, v in validation.without_base_config(component.get_config()).items()
+        k: v
+        for k, v in validation.without_base_config(component.get_config()).items()
         if v is not None
     }
     return {"class_name": component.__class__.__name__, "config": config}

@@ -48,7 +48,9 @@ class RPN(validation.CheckedNesting, StructureCheck, keras.Model):
         **kwargs,
     ):
         super().__init__(**validation.pop_base_kwargs(kwargs, validation.BASE_MODEL_KWARGS))
-        self.instances = None if instances is None else validation.positive_int("instances", instances)
+        self.instances = (
+            None if instances is None else validation.positive_int("instances", instances)
+        )
         if isinstance(dims, (str, bytes)) or not hasattr(dims, "__len__") or len(dims) < 2:
             raise ValueError(
                 f"`dims` must list at least an input width and one layer width, "

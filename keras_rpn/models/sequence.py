@@ -47,9 +47,7 @@ class RNN(LayerStack):
         dtype = self.dtype_policy
         use_bias = self.head_kwargs.get("use_bias", True)
         for k, units in enumerate(self.dims[1:-1]):
-            self.stack.append(
-                RPNLayer(units, use_bias=use_bias, dtype=dtype, name=f"token_{k}")
-            )
+            self.stack.append(RPNLayer(units, use_bias=use_bias, dtype=dtype, name=f"token_{k}"))
             self.stack.extend(self.hidden_steps())
             self.stack.append(ChainLayer(units, dtype=dtype, name=f"chain_{k}", **self.head_kwargs))
             self.stack.extend(self.hidden_steps())
@@ -132,7 +130,9 @@ class Transformer(LayerStack):
         self.num_heads = validation.positive_int("num_heads", num_heads)
         self.causal = validation.boolean("causal", causal)
         if pooling not in ("flatten", "mean"):
-            raise ValueError(f"`pooling` must be 'flatten' or 'mean'. Received: pooling={pooling!r}")
+            raise ValueError(
+                f"`pooling` must be 'flatten' or 'mean'. Received: pooling={pooling!r}"
+            )
         self.pooling = pooling
         self.remainder = remainder
         dtype = self.dtype_policy

@@ -12,7 +12,6 @@ from keras_rpn.layers.rpn_layer import RPNLayer
 from keras_rpn.saving import StructureCheck
 
 
-
 def processing(batch_norm=False, activation=None, dropout=0.0, dtype=None):
     """Keras layers in tinyBIG's order: batch normalisation, activation, dropout."""
     steps = []
@@ -34,7 +33,9 @@ class LayerStack(StructureCheck, keras.Model):
     `[x, graph]` when the model is called on `[x, graph]` (a graph given as input).
     """
 
-    def __init__(self, activation="relu", output_activation=None, batch_norm=False, dropout=0.0, **kwargs):
+    def __init__(
+        self, activation="relu", output_activation=None, batch_norm=False, dropout=0.0, **kwargs
+    ):
         super().__init__(**validation.pop_base_kwargs(kwargs, validation.BASE_MODEL_KWARGS))
         self.hidden_activation = validation.activation("activation", activation)
         self.output_activation = validation.activation("output_activation", output_activation)

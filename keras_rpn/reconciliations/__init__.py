@@ -16,11 +16,11 @@ from keras_rpn.reconciliations.basic import OneReconciliation
 from keras_rpn.reconciliations.basic import ZeroReconciliation
 from keras_rpn.reconciliations.hypernet import HypernetReconciliation
 from keras_rpn.reconciliations.kronecker import DualLPHMReconciliation
-from keras_rpn.reconciliations.padding import DuplicatedDiagonalPaddingReconciliation
-from keras_rpn.reconciliations.padding import DuplicatedPaddingReconciliation
 from keras_rpn.reconciliations.kronecker import HMReconciliation
 from keras_rpn.reconciliations.kronecker import KroneckerReconciliation
 from keras_rpn.reconciliations.kronecker import LPHMReconciliation
 from keras_rpn.reconciliations.lowrank import LowRankReconciliation
+from keras_rpn.reconciliations.padding import DuplicatedDiagonalPaddingReconciliation
+from keras_rpn.reconciliations.padding import DuplicatedPaddingReconciliation
 from keras_rpn.reconciliations.random_matrix import RandomMatrixAdaptionReconciliation
 from keras_rpn.reconciliations.random_matrix import RandomMatrixHypernetReconciliation

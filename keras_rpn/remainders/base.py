@@ -48,7 +48,9 @@ class Remainder(keras.layers.Layer):
         implement `symbolic_remainder(symbols, activation)`, the part before
         `sigma`; others raise `NotImplementedError`.
         """
-        return [activation(self.activation, e) for e in self.symbolic_remainder(symbols, activation)]
+        return [
+            activation(self.activation, e) for e in self.symbolic_remainder(symbols, activation)
+        ]
 
     def symbolic_remainder(self, symbols, activation):
         raise NotImplementedError(f"{type(self).__name__} has no closed-form symbolic form.")
