@@ -20,13 +20,13 @@ the median step time of each and their ratio. Every backend runs in its own subp
 Measured 2026-12-01 with the defaults (batch 64, median of 5 interleaved rounds of 10
 steps), keras 3.15.1, on a 2-core CPU shared with other jobs (load average 13 to 19:
 absolute times are inflated, torch's most; the ratios come from interleaved rounds).
-Ratio = keras_rpn / Keras (target <= 1.5):
+Ratio = keras_rpn / Keras (target <= 1.5), the two step times in ms in brackets:
 
 | pair | TensorFlow | PyTorch (eager) | JAX |
 |---|---|---|---|
-| GridHead + RPNLayer / Conv2D + Dense | 1.48 (14.3 / 9.6 ms) | 1.36 (1194 / 879 ms) | 1.00 (20.0 / 20.0 ms) |
-| BilinearHead / MultiHeadAttention(num_heads=1) | 0.74 (22.9 / 31.0 ms) | 0.70 (261 / 371 ms) | 1.38 (23.9 / 17.3 ms) |
-| ChainHead / SimpleRNN | 0.94 (37.5 / 39.9 ms) | 0.14 (307 / 2275 ms) | 0.56 (2.2 / 4.0 ms) |
+| GridHead+RPNLayer / Conv2D+Dense | 1.48 (14.3 / 9.6) | 1.36 (1194 / 879) | 1.00 (20.0 / 20.0) |
+| BilinearHead / MultiHeadAttention | 0.74 (22.9 / 31.0) | 0.70 (261 / 371) | 1.38 (23.9 / 17.3) |
+| ChainHead / SimpleRNN | 0.94 (37.5 / 39.9) | 0.14 (307 / 2275) | 0.56 (2.2 / 4.0) |
 
 The bilinear row was re-measured (same protocol, the bilinear pair alone) after the
 low-rank scores were computed as `(x W_q)(x W_k)^T` at width `r`; before, through the
@@ -156,7 +156,8 @@ def main():
             print(f"{backend}: failed\n{run.stderr[-2000:]}")
         results += [json.loads(line[len("RESULT ") :]) for line in lines]
     print(
-        f"\nbatch {args.batch}; median of {args.rounds} x {args.steps} training steps per model, interleaved"
+        f"\nbatch {args.batch}; median of {args.rounds} x {args.steps} training steps per model, "
+        "interleaved"
     )
     print("| pair | backend | keras_rpn | ms/step | Keras | ms/step | ratio |")
     print("|---|---|---|---|---|---|---|")

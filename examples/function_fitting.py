@@ -28,7 +28,8 @@ over them, so one lucky or unlucky seed does not decide a row. The default of 50
 epochs keeps the run to a few minutes on two CPU cores; `--epochs 2000` is tinyBIG's
 schedule, `--seeds 1` a quick look.
 
-    KERAS_BACKEND=jax python examples/function_fitting.py [--epochs 500] [--seeds 5] [--only feynman_I.9.18]
+    KERAS_BACKEND=jax python examples/function_fitting.py \
+        [--epochs 500] [--seeds 5] [--only feynman_I.9.18]
 """
 
 import argparse

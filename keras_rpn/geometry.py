@@ -153,7 +153,7 @@ class Patch:
     def extent(self):
         """`((before_h, after_h), (before_w, after_w), (before_d, after_d))`."""
         lo, hi = self.offsets.min(axis=0), self.offsets.max(axis=0)
-        return tuple((int(-a), int(b)) for a, b in zip(lo, hi))
+        return tuple((int(-a), int(b)) for a, b in zip(lo, hi, strict=True))
 
     def packing_strategies(self):
         """The names `strides` accepts for this shape."""
@@ -180,7 +180,7 @@ class Patch:
 
 def output_grid(grid, strides):
     """Number of patch centres along each axis: `ceil(n / cd)`."""
-    return tuple(-(-int(n) // int(s)) for n, s in zip(grid, strides))
+    return tuple(-(-int(n) // int(s)) for n, s in zip(grid, strides, strict=True))
 
 
 def patch_table(grid, patch, strides):
@@ -198,7 +198,9 @@ def patch_table(grid, patch, strides):
         index `h * w * d` (one past the last cell), for a padding cell.
     """
     h, w, d = (int(n) for n in grid)
-    centres = np.meshgrid(*[np.arange(0, n, s) for n, s in zip((h, w, d), strides)], indexing="ij")
+    centres = np.meshgrid(
+        *[np.arange(0, n, s) for n, s in zip((h, w, d), strides, strict=True)], indexing="ij"
+    )
     centres = np.stack([c.ravel() for c in centres], axis=1)  # (P, 3)
     cells = centres[:, None, :] + patch.offsets[None, :, :]  # (P, k, 3)
     valid = np.all((cells >= 0) & (cells < np.array([h, w, d])), axis=-1)

@@ -90,7 +90,7 @@ def test_geometric_compressions_pool_each_patch(shape, patch, box):
     cells = offsets(shape, box=box) if box else offsets(shape)
     flat = VOLUME.reshape(3, -1)
     for metric, strides in (("max", (1, 1, 1)), ("min", (2, 2, 2)), ("mean", (2, 3, 1))):
-        cd = dict(zip(("cd_h", "cd_w", "cd_d"), strides))
+        cd = dict(zip(("cd_h", "cd_w", "cd_d"), strides, strict=True))
         kappa = compressions.get(f"{shape}_{metric}", **GRID, **patch, **cd)
         expected = pooled(VOLUME, cells, metric, strides)
         assert kappa.output_dim(120) == expected.shape[1]

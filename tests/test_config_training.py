@@ -37,12 +37,12 @@ def with_method(name, method):
 
 def test_feynman_imports_tinybig_xavier_uniform_by_default():
     model = from_tinybig(os.path.join(DATA, "feynman.yaml"))
-    for head, (m, l) in zip(heads(model), [(9, 218), (2, 36), (2, 35)], strict=True):
+    for head, (m, num_params) in zip(heads(model), [(9, 218), (2, 36), (2, 35)], strict=True):
         assert isinstance(head.kernel_initializer, TinyBIG)
         assert head.kernel_initializer.method == "xavier_uniform"
         kernel = numpy(head.kernel)
-        assert kernel.shape == (1, l)
-        bound = math.sqrt(6 / (1 + l))  # xavier on the flat (C, l) = (1, l) kernel
+        assert kernel.shape == (1, num_params)
+        bound = math.sqrt(6 / (1 + num_params))  # xavier on the flat (C, l) kernel
         assert 0.85 * bound < np.abs(kernel).max() <= bound
         remainder = numpy(head.remainder.kernel)  # keras (m, n), tinyBIG (n, m): same fans
         assert np.abs(remainder).max() <= math.sqrt(6 / (m + head.units))
@@ -54,15 +54,15 @@ def test_parameters_init_method_maps_to_tinybig_formulas(method):
     model = from_tinybig(config)
     head = heads(model)[0]
     kernel, remainder = numpy(head.kernel), numpy(head.remainder.kernel)
-    l, m, n = kernel.shape[1], remainder.shape[0], head.units
+    num_params, m, n = kernel.shape[1], remainder.shape[0], head.units
     if method == "kaiming_uniform":
-        assert 0.9 / math.sqrt(l) < np.abs(kernel).max() <= 1 / math.sqrt(l)
+        assert 0.9 / math.sqrt(num_params) < np.abs(kernel).max() <= 1 / math.sqrt(num_params)
         assert np.abs(remainder).max() <= 1 / math.sqrt(m)
     elif method == "fanout_std_uniform":
         assert np.abs(kernel).max() <= 1 / math.sqrt(n)
         assert np.abs(remainder).max() <= 1 / math.sqrt(n)
     else:
-        assert abs(kernel.std() / math.sqrt(2 / (1 + l)) - 1) < 0.25
+        assert abs(kernel.std() / math.sqrt(2 / (1 + num_params)) - 1) < 0.25
     exported = to_tinybig(model)["configurations"]["model_configs"]["model_parameters"]
     assert exported["layer_configs"][0]["layer_parameters"]["parameters_init_method"] == method
     again = heads(from_tinybig(to_tinybig(model)))[0]

@@ -194,11 +194,11 @@ def test_tinybig_initializer_config_and_save_load(rng):
 def test_default_is_flat_xavier_for_lorr_and_glorot_psi_otherwise():
     head = RPNHead(N, expansion="bspline", reconciliation="lorr")
     head(X64)
-    l = 2 * (N + D)
+    num_params = 2 * (N + D)
     assert (
-        0.99 * math.sqrt(6 / (1 + l))
+        0.99 * math.sqrt(6 / (1 + num_params))
         < np.abs(numpy_of(head.kernel)).max()
-        <= math.sqrt(6 / (1 + l))
+        <= math.sqrt(6 / (1 + num_params))
     )
     identity = psi_variance(RPNHead(N, expansion="bspline"), X64)
     assert abs(identity / DENSE["glorot_uniform"] - 1) < 0.1

@@ -923,7 +923,10 @@ def test_head_with_each_kind_trains_and_reloads(kind):
     before = [numpy_of(w).copy() for w in model.trainable_weights]
     history = model.fit(x, np.zeros(tuple(y.shape)), epochs=1, batch_size=2, verbose=0)
     assert np.isfinite(history.history["loss"][0])
-    assert any(not np.allclose(b, numpy_of(a)) for b, a in zip(before, model.trainable_weights))
+    assert any(
+        not np.allclose(b, numpy_of(a))
+        for b, a in zip(before, model.trainable_weights, strict=True)
+    )
     assert_save_load(model, x)
 
 
@@ -1014,8 +1017,10 @@ def test_tinybig_interdependence_configs_import():
         "  data_interdependence_function_class: tinybig.interdependence.geometric_interdependence\n"
         "  data_interdependence_function_parameters:\n"
         "    b: 0\n    m: 36\n    interdependence_type: attribute\n"
-        "    grid_configs: {grid_class: tinybig.koala.geometry.grid, grid_parameters: {h: 4, w: 3, d: 1, universe_num: 3}}\n"
-        "    patch_configs: {patch_class: tinybig.koala.geometry.cuboid, patch_parameters: {p_h: 1, p_w: 1, p_d: 0}}\n"
+        "    grid_configs: {grid_class: tinybig.koala.geometry.grid,"
+        " grid_parameters: {h: 4, w: 3, d: 1, universe_num: 3}}\n"
+        "    patch_configs: {patch_class: tinybig.koala.geometry.cuboid,"
+        " patch_parameters: {p_h: 1, p_w: 1, p_d: 0}}\n"
         "    packing_strategy: complete_square\n"
     )
     assert isinstance(xi, interdependence.CuboidPatchInterdependence) and (
@@ -1026,6 +1031,7 @@ def test_tinybig_interdependence_configs_import():
     np.testing.assert_allclose(
         numpy_of(xi(GRID_X)), ref_patches(GRID_X, (4, 3, 1), CUBE, (2, 2, 1), "padding"), rtol=1e-5
     )
+    bilinear = "tinybig.interdependence.lowrank_parameterized_bilinear_interdependence"
     xi = config.interdependence_from_tinybig(
         {
             "function_class": "tinybig.interdependence.hybrid_interdependence",
@@ -1038,53 +1044,36 @@ def test_tinybig_interdependence_configs_import():
                         "function_class": "tinybig.interdependence.chain_interdependence",
                         "function_parameters": {"b": 6, "m": 4, "chain_length": 6},
                     },
-                    {
-                        "function_class": "tinybig.interdependence.lowrank_parameterized_bilinear_interdependence",
-                        "function_parameters": {"b": 6, "m": 4, "r": 2},
-                    },
+                    {"function_class": bilinear, "function_parameters": {"b": 6, "m": 4, "r": 2}},
                 ],
                 "fusion_function_configs": {"function_class": "tinybig.fusion.prod_fusion"},
             },
         }
     )
     assert xi(X).shape == X.shape and xi.members[1].reconciliation.r == 2
+    head = {
+        "data_transformation_configs": {"function_class": "tinybig.expansion.identity_expansion"},
+        "attribute_interdependence_configs": {
+            "function_class": "tinybig.interdependence.lowrank_parameterized_interdependence",
+            "function_parameters": {"b": 0, "m": 5, "m_prime": 3, "r": 1},
+        },
+        "parameter_fabrication_configs": {
+            "function_class": "tinybig.reconciliation.identity_reconciliation"
+        },
+    }
+    layer = {
+        "layer_class": "tinybig.module.rpn_layer",
+        "layer_parameters": {
+            "m": 5,
+            "n": 2,
+            "head_configs": [{"head_class": "tinybig.module.rpn_head", "head_parameters": head}],
+        },
+    }
     model = config.from_tinybig(
         {
             "model_configs": {
                 "model_class": "tinybig.model.rpn",
-                "model_parameters": {
-                    "layer_configs": [
-                        {
-                            "layer_class": "tinybig.module.rpn_layer",
-                            "layer_parameters": {
-                                "m": 5,
-                                "n": 2,
-                                "head_configs": [
-                                    {
-                                        "head_class": "tinybig.module.rpn_head",
-                                        "head_parameters": {
-                                            "data_transformation_configs": {
-                                                "function_class": "tinybig.expansion.identity_expansion"
-                                            },
-                                            "attribute_interdependence_configs": {
-                                                "function_class": "tinybig.interdependence.lowrank_parameterized_interdependence",
-                                                "function_parameters": {
-                                                    "b": 0,
-                                                    "m": 5,
-                                                    "m_prime": 3,
-                                                    "r": 1,
-                                                },
-                                            },
-                                            "parameter_fabrication_configs": {
-                                                "function_class": "tinybig.reconciliation.identity_reconciliation"
-                                            },
-                                        },
-                                    }
-                                ],
-                            },
-                        }
-                    ]
-                },
+                "model_parameters": {"layer_configs": [layer]},
             }
         }
     )
@@ -1123,7 +1112,8 @@ configurations:
                     function_parameters: {name: identity_reconciliation, enable_bias: true}
                   instance_interdependence_configs:
                     function_class: tinybig.interdependence.chain_interdependence
-                    function_parameters: {b: 6, m: 4, interdependence_type: instance, chain_length: 6}
+                    function_parameters: {b: 6, m: 4, interdependence_type: instance,
+                                          chain_length: 6}
                   remainder_configs:
                     function_class: tinybig.remainder.zero_remainder
         - layer_class: tinybig.module.rpn_layer
@@ -1140,7 +1130,8 @@ configurations:
                     function_parameters: {r: 1}
                   instance_interdependence_configs:
                     function_class: tinybig.interdependence.graph_interdependence
-                    function_parameters: {b: 6, m: 3, interdependence_type: instance, nodes: [0, 1, 2, 3, 4, 5],
+                    function_parameters: {b: 6, m: 3, interdependence_type: instance,
+                                          nodes: [0, 1, 2, 3, 4, 5],
                                           links: [[0, 1], [1, 2], [2, 0], [1, 3]]}
 """
 

@@ -202,7 +202,9 @@ def test_fine_tune_recovers_the_issue_formulas(target, truth, layers):
     y = target(x)[:, None].astype("float32")
     widths = [len(rows) for rows in layers]
     kan = keras.Sequential([keras.Input((2,))] + [KANDense(w) for w in widths])
-    fits = [(layer, rows, np.zeros(len(rows))) for layer, rows in zip(kan.layers, layers)]
+    fits = [
+        (layer, rows, np.zeros(len(rows))) for layer, rows in zip(kan.layers, layers, strict=True)
+    ]
     locked = symbolic.lock(kan, fits=fits)
     start = float(np.mean((numpy(locked(x)) - y) ** 2))
     mse = symbolic.fine_tune(locked, x, y, epochs=50, learning_rate=0.01, batch_size=32)

@@ -97,7 +97,8 @@ class GeometricCompression(MetricMixin, Compression):
         if all(given):
             names = ("cd_h", "cd_w", "cd_d")
             self.strides = tuple(
-                validation.positive_int(n, v) for n, v in zip(names, (cd_h, cd_w, cd_d))
+                validation.positive_int(n, v)
+                for n, v in zip(names, (cd_h, cd_w, cd_d), strict=True)
             )
         else:
             self.strides = self.patch.strides(packing_strategy)
@@ -169,7 +170,7 @@ class GeometricCompression(MetricMixin, Compression):
         # win a max (min) and count zero in a sum, so they are ignored.
         pads = [(0, 0)]
         for n, s, (before, _), k, out in zip(
-            self.grid, self.strides, extent, window, self.output_grid
+            self.grid, self.strides, extent, window, self.output_grid, strict=True
         ):
             pads.append((before, max((out - 1) * s + k - n - before, 0)))
         pads.append((0, 0))
@@ -204,7 +205,7 @@ class GeometricCompression(MetricMixin, Compression):
             packing_strategy=self.packing_strategy,
         )
         strides = self.strides if self._explicit_strides else (None, None, None)
-        config.update(zip(("cd_h", "cd_w", "cd_d"), strides))
+        config.update(zip(("cd_h", "cd_w", "cd_d"), strides, strict=True))
         return config
 
 

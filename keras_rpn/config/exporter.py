@@ -80,13 +80,13 @@ def _is_default_mean(fusion):
 
 def _export_head(head, m, activation_steps, instances=None):
     if head.attribute_interdependence is None:
-        l = head.reconciliation.num_params(head.units, head.expansion.output_dim(m))
+        num_params = head.reconciliation.num_params(head.units, head.expansion.output_dim(m))
     else:  # m' comes from xi_a, which the built head knows
-        l = 0 if head.kernel is None else int(head.kernel.shape[-1])
+        num_params = 0 if head.kernel is None else int(head.kernel.shape[-1])
     params = {
         "m": m,
         "n": head.units,
-        "l": l,
+        "l": num_params,
         "channel_num": head.channels,
         "data_transformation_configs": _export_expansion(head.expansion),
         "parameter_fabrication_configs": _function(

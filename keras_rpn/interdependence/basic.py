@@ -16,7 +16,8 @@ def _matrix(name, value):
         ) from None
     if array.ndim != 2 or 0 in array.shape:
         raise ValueError(
-            f"Expected `{name}` to be a non-empty 2-D matrix. Received: {name} of shape {array.shape}"
+            f"Expected `{name}` to be a non-empty 2-D matrix. "
+            f"Received: {name} of shape {array.shape}"
         )
     if not np.all(np.isfinite(array)):
         raise ValueError(f"`{name}` must hold finite numbers only. Received: {name}={value!r}")

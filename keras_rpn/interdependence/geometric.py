@@ -109,7 +109,7 @@ class GeometricInterdependence(Interdependence):
         """`(cd_h, cd_w, cd_d)`: the given ones, the packing strategy's for the others."""
         packed = self.patch().strides(self.packing_strategy)
         given = (self.cd_h, self.cd_w, self.cd_d)
-        return tuple(p if g is None else g for g, p in zip(given, packed))
+        return tuple(p if g is None else g for g, p in zip(given, packed, strict=True))
 
     @property
     def patch_size(self):
@@ -140,7 +140,9 @@ class GeometricInterdependence(Interdependence):
                 )
         else:
             grid = tuple(shape[1:-1]) + ((1,) if len(shape) == 4 else ())
-            for name, given, got in zip(("h", "w", "d"), (self.h, self.w, self.d), grid):
+            for name, given, got in zip(
+                ("h", "w", "d"), (self.h, self.w, self.d), grid, strict=True
+            ):
                 if (
                     given is not None
                     and given != got

@@ -104,7 +104,7 @@ class GraphInterdependence(TopologicalInterdependence):
             raise ValueError(f"`nodes` holds duplicate ids. Received: nodes={self.nodes!r}")
         if self.adjacency is not None:
             rows, cols = np.nonzero(self.adjacency)
-            return dim, list(zip(rows, cols)), self.directed
+            return dim, list(zip(rows, cols, strict=True)), self.directed
         try:
             links = [(index[s], index[t]) for s, t in self.links]
         except KeyError as error:

@@ -367,7 +367,8 @@ class CustomHybridKernelInterdependence(KernelInterdependence):
         self.weights_ = validation.float_list("weights", weights)
         if len(self.weights_) != len(self.kernels):
             raise ValueError(
-                f"`weights` needs one entry per kernel ({len(self.kernels)}). Received: weights={weights!r}"
+                f"`weights` needs one entry per kernel ({len(self.kernels)}). "
+                f"Received: weights={weights!r}"
             )
 
     def build(self, inputs_shape, data_shape=None):
@@ -376,7 +377,7 @@ class CustomHybridKernelInterdependence(KernelInterdependence):
             k.build(inputs_shape, data_shape)
 
     def kernel(self, u):
-        return sum(w * k.kernel(u) for w, k in zip(self.weights_, self.kernels))
+        return sum(w * k.kernel(u) for w, k in zip(self.weights_, self.kernels, strict=True))
 
     def get_config(self):
         return {

@@ -168,7 +168,8 @@ class ParameterizedBilinearInterdependence(ReconciledInterdependence):
         super().__init__(reconciliation=reconciliation, **kwargs)
         if normalization not in (None, "softmax"):
             raise ValueError(
-                f"`normalization` must be None or 'softmax'. Received: normalization={normalization!r}"
+                f"`normalization` must be None or 'softmax'. "
+                f"Received: normalization={normalization!r}"
             )
         self.normalization = normalization
 

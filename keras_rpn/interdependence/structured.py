@@ -144,7 +144,7 @@ class MatrixOp:
             padding = [(0, 0)] * (rank - 2) + [(self.pad_low, self.pad_high), (0, 0)]
             padded = ops.pad(z, padding) if self.pad_low or self.pad_high else z
             out = None
-            for o, coef in zip(self.offsets, self.coefficients):
+            for o, coef in zip(self.offsets, self.coefficients, strict=True):
                 start = self.pad_low + o
                 part = padded[..., start : start + d, :]
                 if not np.all(coef == 1.0):

@@ -2,7 +2,8 @@
 
 The graph is given once, as a constant (`adjacency`, an `N x N` array, or `edges`, a
 list of `(source, target)` pairs), stored in the config and applied through the graph
-functions of `keras_rpn.interdependence`; or per sample, as a second model input: the head is then called on `[x, adjacency]` with `adjacency` of shape
+functions of `keras_rpn.interdependence`; or per sample, as a second model input: the
+head is then called on `[x, adjacency]` with `adjacency` of shape
 `(batch, N, N)`. `A[i, j] != 0` is an edge `i -> j`; node `j` receives from `i`.
 """
 

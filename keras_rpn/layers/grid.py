@@ -41,7 +41,9 @@ def _centre_distances(strides):
     """`cd_h`, `cd_w`, `cd_d` arguments of the patch functions for given strides."""
     if strides is None:
         return {}
-    return dict(zip(("cd_h", "cd_w", "cd_d"), list(strides) + [1] * (3 - len(strides))))
+    return dict(
+        zip(("cd_h", "cd_w", "cd_d"), list(strides) + [1] * (3 - len(strides)), strict=True)
+    )
 
 
 def grid_shape(layer, input_shape):
@@ -139,7 +141,9 @@ class GridHead(InterdependentHead):
         self.conv_strides = tuple(strides[: self.rank])
         self.pads = [
             (int(-lo), max((out - 1) * s + k - n + int(lo), 0))
-            for n, s, lo, k, out in zip(grid, strides, low, self.window, patches.packed_shape)
+            for n, s, lo, k, out in zip(
+                grid, strides, low, self.window, patches.packed_shape, strict=True
+            )
         ][: self.rank]
         head = self.feature_head
         self.use_conv = (
