@@ -25,7 +25,13 @@ class GridMonitor(keras.callbacks.Callback):
         x: model inputs to measure on, `(N, m)`; a sample of the training data.
 
     Example:
-    >>> model.fit(x, y, epochs=5, callbacks=[keras_rpn.callbacks.GridMonitor(x[:512])])
+    >>> x = np.linspace(-2.0, 2.0, 40).reshape(20, 2)  # half of it outside [-1, 1]
+    >>> model = keras.Sequential([keras.Input((2,)), keras_rpn.layers.KANDense(1, name="kan")])
+    >>> model.compile("adam", "mse")
+    >>> history = model.fit(x, x[:, :1] ** 2, epochs=2, verbose=0,
+    ...                     callbacks=[keras_rpn.callbacks.GridMonitor(x)])
+    >>> history.history["out_of_range/kan"]
+    [0.5, 0.5]
     """
 
     def __init__(self, x):
@@ -57,8 +63,13 @@ class GridUpdate(keras.callbacks.Callback):
         percentile, margin: see `keras_rpn.grid.fit_bounds`.
 
     Example:
-    >>> model.fit(x, y, epochs=20,
-    ...           callbacks=[keras_rpn.callbacks.GridUpdate(x[:1024], every=2, until=10)])
+    >>> x = np.linspace(-2.0, 2.0, 40).reshape(20, 2)  # half of it outside [-1, 1]
+    >>> model = keras.Sequential([keras.Input((2,)), keras_rpn.layers.KANDense(1, name="kan")])
+    >>> model.compile("adam", "mse")
+    >>> history = model.fit(x, x[:, :1] ** 2, epochs=3, verbose=0,
+    ...                     callbacks=[keras_rpn.callbacks.GridUpdate(x, every=1, until=2)])
+    >>> history.history["out_of_range/kan"]  # before each refit: all inside after the first
+    [0.5, 0.0]
     """
 
     def __init__(self, x, every=1, until=None, percentile=0.0, margin=0.05):

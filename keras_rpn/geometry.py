@@ -17,6 +17,7 @@ Conventions (tinyBIG's, `koala/geometry`):
   top-left cell), so there are `P = ceil(h / cd_h) ceil(w / cd_w) ceil(d / cd_d)` patches;
   cells of a patch outside the grid are padding.
 
+>>> from keras_rpn.geometry import Patch
 >>> patch = Patch("cuboid", p_h=1, p_w=1)
 >>> patch.size, patch.strides("complete_square")
 (9, (2, 2, 1))

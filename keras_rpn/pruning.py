@@ -300,8 +300,15 @@ def prune(model, x, threshold=0.01, prune_inputs=False, prune_heads=True):
         `(pruned_model, report)`, a `PruneReport`.
 
     Example:
-    >>> pruned, report = keras_rpn.prune(model, x_train[:1000], threshold=0.02)
-    >>> print(report)
+    >>> from keras_rpn.layers import KANDense
+    >>> x = np.random.default_rng(0).uniform(-1, 1, (64, 3)).astype("float32")
+    >>> x[:, 2] = 0.5  # input 2 is constant: its edges carry nothing
+    >>> model = keras.Sequential([keras.Input((3,)), KANDense(4), KANDense(1)])
+    >>> pruned, report = keras_rpn.prune(model, x, prune_inputs=True)
+    >>> report.kept_inputs, report.params_before, report.params_after
+    ([0, 1], 163, 125)
+    >>> report.max_abs_error < 1e-5  # the constant edges moved into the biases
+    True
     """
     threshold = float(threshold)
     if not 0.0 <= threshold < 1.0:

@@ -25,7 +25,7 @@ class MetricCompression(MetricMixin, Compression):
         **kwargs: `preprocessing`, `postprocessing` and base layer keyword arguments.
 
     >>> kappa = keras_rpn.compressions.get("metric", metric="median")
-    >>> kappa(np.array([[3.0, 1.0, 4.0, 2.0]]))  # lower median
+    >>> keras.ops.convert_to_numpy(kappa(np.array([[3.0, 1.0, 4.0, 2.0]]))).tolist()  # lower median
     [[2.0]]
     """
 

@@ -103,7 +103,8 @@ class ProbabilisticCompression(_Sampler):
         **kwargs: `preprocessing`, `postprocessing` and base layer keyword arguments.
 
     >>> kappa = keras_rpn.compressions.get("naive_normal_probabilistic", k=2)
-    >>> kappa(np.array([[0.0, 3.0, -3.0]]))  # inference: the 2 most probable
+    >>> x = np.array([[0.0, 3.0, -3.0]])
+    >>> keras.ops.convert_to_numpy(kappa(x)).tolist()  # inference: the 2 most probable
     [[0.0, -3.0]]
     """
 

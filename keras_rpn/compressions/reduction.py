@@ -33,9 +33,16 @@ class DimensionReductionCompression(FittedCompression):
         seed: random state of the fit.
         **kwargs: `preprocessing`, `postprocessing` and base layer keyword arguments.
 
+    >>> from sklearn.decomposition import PCA
+    >>> data = np.random.default_rng(0).normal(size=(100, 5)).astype("float32")
     >>> pca = keras_rpn.compressions.get("pca", D=2).adapt(data)
-    >>> head = keras_rpn.layers.RPNHead(10, expansion={"class_name": "pca", "config": {"D": 8}})
-    >>> head.expansion.adapt(data)  # before training; or compressions.adapt(model, data)
+    >>> z = keras.ops.convert_to_numpy(pca(data))
+    >>> z.shape, bool(np.allclose(z, PCA(2).fit(data).transform(data), atol=1e-4))
+    ((100, 2), True)
+    >>> head = keras_rpn.layers.RPNHead(10, expansion={"class_name": "pca", "config": {"D": 4}})
+    >>> _ = head.expansion.adapt(data)  # before training; or compressions.adapt(model, data)
+    >>> tuple(head(data).shape)
+    (100, 10)
     """
 
     methods = ("pca", "incremental_pca", "random_projection")

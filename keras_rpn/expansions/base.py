@@ -71,7 +71,7 @@ class Expansion(keras.layers.Layer):
     An expansion is a Keras layer, so it can also be used on its own:
 
     >>> kappa = keras_rpn.expansions.get("taylor", postprocessing="layer_norm")
-    >>> kappa(np.array([[1.0, 2.0]])).shape
+    >>> tuple(kappa(np.array([[1.0, 2.0]])).shape)
     (1, 6)
     """
 

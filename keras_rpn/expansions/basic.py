@@ -24,8 +24,8 @@ class IdentityExpansion(Expansion):
             keyword arguments, such as `name` and `dtype`.
 
     Example:
-    >>> keras_rpn.expansions.IdentityExpansion()(np.array([[0.5, 2.0]]))
-    array([[0.5, 2. ]])
+    >>> keras.ops.convert_to_numpy(keras_rpn.expansions.IdentityExpansion()(np.array([[0.5, 2.0]])))
+    array([[0.5, 2. ]], dtype=float32)
     """
 
     is_identity = True
@@ -60,8 +60,9 @@ class ReciprocalExpansion(Expansion):
             keyword arguments, such as `name` and `dtype`.
 
     Example:
-    >>> keras_rpn.expansions.ReciprocalExpansion()(np.array([[2.0, 0.0]]))
-    array([[5.e-01, 1.e+06]])
+    >>> kappa = keras_rpn.expansions.ReciprocalExpansion()
+    >>> keras.ops.convert_to_numpy(kappa(np.array([[2.0, 0.0]])))
+    array([[5.e-01, 1.e+06]], dtype=float32)
     """
 
     column_layout = "feature_major"
@@ -123,8 +124,9 @@ class LinearExpansion(Expansion):
             keyword arguments, such as `name` and `dtype`.
 
     Example:
-    >>> keras_rpn.expansions.LinearExpansion(c=2.0)(np.array([[1.0, -1.0]]))
-    array([[ 2., -2.]])
+    >>> kappa = keras_rpn.expansions.LinearExpansion(c=2.0)
+    >>> keras.ops.convert_to_numpy(kappa(np.array([[1.0, -1.0]])))
+    array([[ 2., -2.]], dtype=float32)
     """
 
     @property

@@ -41,7 +41,7 @@ class BSplineExpansion(GridExpansion):
             keyword arguments, such as `name` and `dtype`.
 
     Example:
-    >>> keras_rpn.expansions.BSplineExpansion(t=5, d=3)(np.zeros((2, 4))).shape
+    >>> tuple(keras_rpn.expansions.BSplineExpansion(t=5, d=3)(np.zeros((2, 4))).shape)
     (2, 32)
     """
 

@@ -69,8 +69,9 @@ class CombinatorialExpansion(_CombinatorialBase):
             keyword arguments, such as `name` and `dtype`.
 
     Example:
-    >>> keras_rpn.expansions.CombinatorialExpansion(d=2)(np.array([[1.0, 2.0, 3.0]]))
-    array([[1., 2., 3., 1., 2., 1., 3., 2., 3.]])
+    >>> kappa = keras_rpn.expansions.CombinatorialExpansion(d=2)
+    >>> keras.ops.convert_to_numpy(kappa(np.array([[1.0, 2.0, 3.0]])))
+    array([[1., 2., 3., 1., 2., 1., 3., 2., 3.]], dtype=float32)
     """
 
     def __init__(self, d=2, with_replacement=False, **kwargs):
@@ -105,7 +106,7 @@ class CombinatorialNormalExpansion(_CombinatorialBase):
             keyword arguments, such as `name` and `dtype`.
 
     Example:
-    >>> keras_rpn.expansions.CombinatorialNormalExpansion(d=2)(np.zeros((4, 3))).shape
+    >>> tuple(keras_rpn.expansions.CombinatorialNormalExpansion(d=2)(np.zeros((4, 3))).shape)
     (4, 6)
     """
 

@@ -88,7 +88,7 @@ class NestedExpansion(CompositeExpansion):
 
     Example:
     >>> kappa = keras_rpn.expansions.NestedExpansion(["bspline", "taylor"])
-    >>> kappa(np.zeros((2, 3))).shape  # D = 24 + 24^2
+    >>> tuple(kappa(np.zeros((2, 3))).shape)  # D = 24 + 24^2
     (2, 600)
     """
 
@@ -138,7 +138,7 @@ class ExtendedExpansion(CompositeExpansion):
 
     Example:
     >>> kappa = keras_rpn.expansions.ExtendedExpansion(["bspline", "taylor"])
-    >>> kappa(np.zeros((2, 3))).shape  # D = 24 + 12
+    >>> tuple(kappa(np.zeros((2, 3))).shape)  # D = 24 + 12
     (2, 36)
     """
 

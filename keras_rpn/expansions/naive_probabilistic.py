@@ -20,8 +20,8 @@ class NaiveNormalExpansion(ProbabilisticExpansion):
             keyword arguments, such as `name` and `dtype`.
 
     Example:
-    >>> keras_rpn.expansions.NaiveNormalExpansion()(np.array([[0.0]]))
-    array([[-0.9189385]])
+    >>> keras.ops.convert_to_numpy(keras_rpn.expansions.NaiveNormalExpansion()(np.array([[0.0]])))
+    array([[-0.9189385]], dtype=float32)
     """
 
     components = (("normal", (0.0, 1.0), "x"),)
@@ -41,7 +41,7 @@ class NaiveCauchyExpansion(ProbabilisticExpansion):
             keyword arguments, such as `name` and `dtype`.
 
     Example:
-    >>> keras_rpn.expansions.NaiveCauchyExpansion()(np.zeros((2, 3))).shape
+    >>> tuple(keras_rpn.expansions.NaiveCauchyExpansion()(np.zeros((2, 3))).shape)
     (2, 3)
     """
 
@@ -63,7 +63,7 @@ class NaiveChi2Expansion(ProbabilisticExpansion):
             keyword arguments, such as `name` and `dtype`.
 
     Example:
-    >>> keras_rpn.expansions.NaiveChi2Expansion()(np.zeros((2, 3))).shape
+    >>> tuple(keras_rpn.expansions.NaiveChi2Expansion()(np.zeros((2, 3))).shape)
     (2, 3)
     """
 
@@ -85,7 +85,7 @@ class NaiveGammaExpansion(ProbabilisticExpansion):
             keyword arguments, such as `name` and `dtype`.
 
     Example:
-    >>> keras_rpn.expansions.NaiveGammaExpansion()(np.zeros((2, 3))).shape
+    >>> tuple(keras_rpn.expansions.NaiveGammaExpansion()(np.zeros((2, 3))).shape)
     (2, 3)
     """
 
@@ -106,7 +106,7 @@ class NaiveLaplaceExpansion(ProbabilisticExpansion):
             keyword arguments, such as `name` and `dtype`.
 
     Example:
-    >>> keras_rpn.expansions.NaiveLaplaceExpansion()(np.zeros((2, 3))).shape
+    >>> tuple(keras_rpn.expansions.NaiveLaplaceExpansion()(np.zeros((2, 3))).shape)
     (2, 3)
     """
 
@@ -128,7 +128,7 @@ class NaiveExponentialExpansion(ProbabilisticExpansion):
             keyword arguments, such as `name` and `dtype`.
 
     Example:
-    >>> keras_rpn.expansions.NaiveExponentialExpansion()(np.zeros((2, 3))).shape
+    >>> tuple(keras_rpn.expansions.NaiveExponentialExpansion()(np.zeros((2, 3))).shape)
     (2, 3)
     """
 
@@ -152,7 +152,7 @@ class HybridProbabilisticExpansion(ProbabilisticExpansion):
             keyword arguments, such as `name` and `dtype`.
 
     Example:
-    >>> keras_rpn.expansions.HybridProbabilisticExpansion()(np.zeros((2, 3))).shape
+    >>> tuple(keras_rpn.expansions.HybridProbabilisticExpansion()(np.zeros((2, 3))).shape)
     (2, 18)
     """
 

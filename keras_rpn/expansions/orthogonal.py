@@ -85,8 +85,8 @@ class ChebyshevExpansion(RecurrenceExpansion):
             keyword arguments, such as `name` and `dtype`.
 
     Example:
-    >>> keras_rpn.expansions.ChebyshevExpansion(d=3)(np.array([[0.5]]))
-    array([[ 0.5, -0.5, -1. ]])
+    >>> keras.ops.convert_to_numpy(keras_rpn.expansions.ChebyshevExpansion(d=3)(np.array([[0.5]])))
+    array([[ 0.5, -0.5, -1. ]], dtype=float32)
     """
 
     def initial(self, x):
@@ -116,8 +116,8 @@ class JacobiExpansion(RecurrenceExpansion):
             keyword arguments, such as `name` and `dtype`.
 
     Example:
-    >>> keras_rpn.expansions.JacobiExpansion(d=2)(np.array([[0.5]]))
-    array([[1.    , 0.1875]])
+    >>> keras.ops.convert_to_numpy(keras_rpn.expansions.JacobiExpansion(d=2)(np.array([[0.5]])))
+    array([[1.    , 0.1875]], dtype=float32)
     """
 
     def __init__(self, d=2, alpha=1.0, beta=1.0, **kwargs):
@@ -161,8 +161,8 @@ class HermiteExpansion(RecurrenceExpansion):
             keyword arguments, such as `name` and `dtype`.
 
     Example:
-    >>> keras_rpn.expansions.HermiteExpansion(d=3)(np.array([[2.0]]))
-    array([[2., 3., 2.]])
+    >>> keras.ops.convert_to_numpy(keras_rpn.expansions.HermiteExpansion(d=3)(np.array([[2.0]])))
+    array([[2., 3., 2.]], dtype=float32)
     """
 
     def initial(self, x):
@@ -193,8 +193,9 @@ class LaguerreExpansion(RecurrenceExpansion):
             keyword arguments, such as `name` and `dtype`.
 
     Example:
-    >>> keras_rpn.expansions.LaguerreExpansion(d=2, alpha=0.0)(np.array([[1.0]]))
-    array([[ 0. , -0.5]])
+    >>> kappa = keras_rpn.expansions.LaguerreExpansion(d=2, alpha=0.0)
+    >>> keras.ops.convert_to_numpy(kappa(np.array([[1.0]])))
+    array([[ 0. , -0.5]], dtype=float32)
     """
 
     def __init__(self, d=2, alpha=1.0, **kwargs):
@@ -228,8 +229,8 @@ class LegendreExpansion(RecurrenceExpansion):
             keyword arguments, such as `name` and `dtype`.
 
     Example:
-    >>> keras_rpn.expansions.LegendreExpansion(d=2)(np.array([[0.5]]))
-    array([[ 0.5  , -0.125]])
+    >>> keras.ops.convert_to_numpy(keras_rpn.expansions.LegendreExpansion(d=2)(np.array([[0.5]])))
+    array([[ 0.5  , -0.125]], dtype=float32)
     """
 
     def initial(self, x):
@@ -257,8 +258,8 @@ class GegenbauerExpansion(RecurrenceExpansion):
             keyword arguments, such as `name` and `dtype`.
 
     Example:
-    >>> keras_rpn.expansions.GegenbauerExpansion(d=2)(np.array([[0.5]]))
-    array([[1., 0.]])
+    >>> keras.ops.convert_to_numpy(keras_rpn.expansions.GegenbauerExpansion(d=2)(np.array([[0.5]])))
+    array([[1., 0.]], dtype=float32)
     """
 
     def __init__(self, d=2, alpha=1.0, **kwargs):
@@ -292,8 +293,8 @@ class BesselExpansion(RecurrenceExpansion):
             keyword arguments, such as `name` and `dtype`.
 
     Example:
-    >>> keras_rpn.expansions.BesselExpansion(d=2)(np.array([[1.0]]))
-    array([[2., 7.]])
+    >>> keras.ops.convert_to_numpy(keras_rpn.expansions.BesselExpansion(d=2)(np.array([[1.0]])))
+    array([[2., 7.]], dtype=float32)
     """
 
     def initial(self, x):
@@ -319,8 +320,9 @@ class ReverseBesselExpansion(RecurrenceExpansion):
             keyword arguments, such as `name` and `dtype`.
 
     Example:
-    >>> keras_rpn.expansions.ReverseBesselExpansion(d=2)(np.array([[1.0]]))
-    array([[2., 7.]])
+    >>> kappa = keras_rpn.expansions.ReverseBesselExpansion(d=2)
+    >>> keras.ops.convert_to_numpy(kappa(np.array([[1.0]])))
+    array([[2., 7.]], dtype=float32)
     """
 
     def initial(self, x):
@@ -347,8 +349,8 @@ class FibonacciExpansion(RecurrenceExpansion):
             keyword arguments, such as `name` and `dtype`.
 
     Example:
-    >>> keras_rpn.expansions.FibonacciExpansion(d=3)(np.array([[2.0]]))
-    array([[1., 2., 5.]])
+    >>> keras.ops.convert_to_numpy(keras_rpn.expansions.FibonacciExpansion(d=3)(np.array([[2.0]])))
+    array([[1., 2., 5.]], dtype=float32)
     """
 
     def initial(self, x):
@@ -374,8 +376,8 @@ class LucasExpansion(RecurrenceExpansion):
             keyword arguments, such as `name` and `dtype`.
 
     Example:
-    >>> keras_rpn.expansions.LucasExpansion(d=3)(np.array([[2.0]]))
-    array([[ 2.,  6., 14.]])
+    >>> keras.ops.convert_to_numpy(keras_rpn.expansions.LucasExpansion(d=3)(np.array([[2.0]])))
+    array([[ 2.,  6., 14.]], dtype=float32)
     """
 
     def initial(self, x):

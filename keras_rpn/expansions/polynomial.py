@@ -123,8 +123,9 @@ class TaylorExpansion(Expansion):
             keyword arguments, such as `name` and `dtype`.
 
     Example:
-    >>> keras_rpn.expansions.TaylorExpansion(d=2)(np.array([[1.0, 2.0]]))
-    array([[1., 2., 1., 2., 2., 4.]])
+    >>> kappa = keras_rpn.expansions.TaylorExpansion(d=2)
+    >>> keras.ops.convert_to_numpy(kappa(np.array([[1.0, 2.0]])))
+    array([[1., 2., 1., 2., 2., 4.]], dtype=float32)
     """
 
     @property
@@ -203,8 +204,9 @@ class FourierExpansion(BlockExpansion):
             keyword arguments, such as `name` and `dtype`.
 
     Example:
-    >>> keras_rpn.expansions.FourierExpansion(P=8, N=1)(np.array([[1.0]]))
-    array([[0.70710677, 0.70710677]])
+    >>> kappa = keras_rpn.expansions.FourierExpansion(P=8, N=1)
+    >>> keras.ops.convert_to_numpy(kappa(np.array([[1.0]])))
+    array([[0.70710677, 0.70710677]], dtype=float32)
     """
 
     float32_compute = True

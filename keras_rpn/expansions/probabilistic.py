@@ -134,7 +134,7 @@ class NormalExpansion(ProbabilisticExpansion):
             keyword arguments, such as `name` and `dtype`.
 
     Example:
-    >>> keras_rpn.expansions.NormalExpansion()(np.zeros((2, 3))).shape
+    >>> tuple(keras_rpn.expansions.NormalExpansion()(np.zeros((2, 3))).shape)
     (2, 18)
     """
 
@@ -157,7 +157,7 @@ class CauchyExpansion(ProbabilisticExpansion):
             keyword arguments, such as `name` and `dtype`.
 
     Example:
-    >>> keras_rpn.expansions.CauchyExpansion()(np.zeros((2, 3))).shape
+    >>> tuple(keras_rpn.expansions.CauchyExpansion()(np.zeros((2, 3))).shape)
     (2, 18)
     """
 
@@ -180,7 +180,7 @@ class Chi2Expansion(ProbabilisticExpansion):
             keyword arguments, such as `name` and `dtype`.
 
     Example:
-    >>> keras_rpn.expansions.Chi2Expansion()(np.zeros((2, 3))).shape
+    >>> tuple(keras_rpn.expansions.Chi2Expansion()(np.zeros((2, 3))).shape)
     (2, 6)
     """
 
@@ -204,7 +204,7 @@ class GammaExpansion(ProbabilisticExpansion):
             keyword arguments, such as `name` and `dtype`.
 
     Example:
-    >>> keras_rpn.expansions.GammaExpansion()(np.zeros((2, 3))).shape
+    >>> tuple(keras_rpn.expansions.GammaExpansion()(np.zeros((2, 3))).shape)
     (2, 18)
     """
 
@@ -227,7 +227,7 @@ class LaplaceExpansion(ProbabilisticExpansion):
             keyword arguments, such as `name` and `dtype`.
 
     Example:
-    >>> keras_rpn.expansions.LaplaceExpansion()(np.zeros((2, 3))).shape
+    >>> tuple(keras_rpn.expansions.LaplaceExpansion()(np.zeros((2, 3))).shape)
     (2, 18)
     """
 
@@ -250,7 +250,7 @@ class ExponentialExpansion(ProbabilisticExpansion):
             keyword arguments, such as `name` and `dtype`.
 
     Example:
-    >>> keras_rpn.expansions.ExponentialExpansion()(np.zeros((2, 3))).shape
+    >>> tuple(keras_rpn.expansions.ExponentialExpansion()(np.zeros((2, 3))).shape)
     (2, 18)
     """
 

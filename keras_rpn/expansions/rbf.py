@@ -130,8 +130,9 @@ class GaussianRBFExpansion(RBFExpansion):
             keyword arguments, such as `name` and `dtype`.
 
     Example:
-    >>> keras_rpn.expansions.GaussianRBFExpansion(num_interval=3)(np.array([[0.0]]))
-    array([[0.36787945, 1.        , 0.36787945]])
+    >>> kappa = keras_rpn.expansions.GaussianRBFExpansion(num_interval=3)
+    >>> keras.ops.convert_to_numpy(kappa(np.array([[0.0]])))
+    array([[0.36787945, 1.        , 0.36787945]], dtype=float32)
     """
 
     def phi(self, r):
@@ -159,8 +160,9 @@ class InverseQuadraticRBFExpansion(RBFExpansion):
             keyword arguments, such as `name` and `dtype`.
 
     Example:
-    >>> keras_rpn.expansions.InverseQuadraticRBFExpansion(num_interval=3)(np.array([[0.0]]))
-    array([[0.5, 1. , 0.5]])
+    >>> kappa = keras_rpn.expansions.InverseQuadraticRBFExpansion(num_interval=3)
+    >>> keras.ops.convert_to_numpy(kappa(np.array([[0.0]])))
+    array([[0.5, 1. , 0.5]], dtype=float32)
     """
 
     def phi(self, r):

@@ -25,8 +25,8 @@ class HyperbolicExpansion(BlockExpansion):
             keyword arguments, such as `name` and `dtype`.
 
     Example:
-    >>> keras_rpn.expansions.HyperbolicExpansion()(np.array([[0.0]]))
-    array([[0., 1., 0.]])
+    >>> keras.ops.convert_to_numpy(keras_rpn.expansions.HyperbolicExpansion()(np.array([[0.0]])))
+    array([[0., 1., 0.]], dtype=float32)
     """
 
     float32_compute = True
@@ -54,7 +54,7 @@ class ArcHyperbolicExpansion(BlockExpansion):
             keyword arguments, such as `name` and `dtype`.
 
     Example:
-    >>> keras_rpn.expansions.ArcHyperbolicExpansion()(np.zeros((1, 2))).shape
+    >>> tuple(keras_rpn.expansions.ArcHyperbolicExpansion()(np.zeros((1, 2))).shape)
     (1, 6)
     """
 
@@ -82,8 +82,8 @@ class TrigonometricExpansion(BlockExpansion):
             keyword arguments, such as `name` and `dtype`.
 
     Example:
-    >>> keras_rpn.expansions.TrigonometricExpansion()(np.array([[0.0]]))
-    array([[0., 1., 0.]])
+    >>> keras.ops.convert_to_numpy(keras_rpn.expansions.TrigonometricExpansion()(np.array([[0.0]])))
+    array([[0., 1., 0.]], dtype=float32)
     """
 
     float32_compute = True
@@ -108,7 +108,7 @@ class ArcTrigonometricExpansion(BlockExpansion):
             keyword arguments, such as `name` and `dtype`.
 
     Example:
-    >>> keras_rpn.expansions.ArcTrigonometricExpansion()(np.zeros((1, 2))).shape
+    >>> tuple(keras_rpn.expansions.ArcTrigonometricExpansion()(np.zeros((1, 2))).shape)
     (1, 6)
     """
 

@@ -114,8 +114,9 @@ class HaarWaveletExpansion(WaveletExpansion):
             keyword arguments, such as `name` and `dtype`.
 
     Example:
-    >>> keras_rpn.expansions.HaarWaveletExpansion()(np.array([[0.25, 0.75, 1.5]]))
-    array([[ 1., -1.,  0.]])
+    >>> kappa = keras_rpn.expansions.HaarWaveletExpansion()
+    >>> keras.ops.convert_to_numpy(kappa(np.array([[0.25, 0.75, 1.5]])))
+    array([[ 1., -1.,  0.]], dtype=float32)
     """
 
     def psi(self, tau):
@@ -151,8 +152,9 @@ class BetaWaveletExpansion(WaveletExpansion):
             keyword arguments, such as `name` and `dtype`.
 
     Example:
-    >>> keras_rpn.expansions.BetaWaveletExpansion(alpha=2.0, beta=2.0)(np.array([[0.5]]))
-    array([[1.5]])
+    >>> kappa = keras_rpn.expansions.BetaWaveletExpansion(alpha=2.0, beta=2.0)
+    >>> keras.ops.convert_to_numpy(kappa(np.array([[0.5]])))
+    array([[1.5]], dtype=float32)
     """
 
     clip = 1e-6
@@ -199,8 +201,9 @@ class ShannonWaveletExpansion(WaveletExpansion):
             keyword arguments, such as `name` and `dtype`.
 
     Example:
-    >>> keras_rpn.expansions.ShannonWaveletExpansion()(np.array([[0.0, 0.5]]))
-    array([[ 1.       , -0.6366198]])
+    >>> kappa = keras_rpn.expansions.ShannonWaveletExpansion()
+    >>> keras.ops.convert_to_numpy(kappa(np.array([[0.0, 0.5]])))
+    array([[ 1.       , -0.6366198]], dtype=float32)
     """
 
     def psi(self, tau):
@@ -227,8 +230,8 @@ class RickerWaveletExpansion(WaveletExpansion):
             keyword arguments, such as `name` and `dtype`.
 
     Example:
-    >>> keras_rpn.expansions.RickerWaveletExpansion()(np.array([[1.0]]))
-    array([[0.]])
+    >>> keras.ops.convert_to_numpy(keras_rpn.expansions.RickerWaveletExpansion()(np.array([[1.0]])))
+    array([[0.]], dtype=float32)
     """
 
     def __init__(self, a=1.0, b=1.0, sigma=1.0, **kwargs):
@@ -263,8 +266,8 @@ class DoGWaveletExpansion(WaveletExpansion):
             keyword arguments, such as `name` and `dtype`.
 
     Example:
-    >>> keras_rpn.expansions.DoGWaveletExpansion()(np.array([[0.0]]))
-    array([[0.19947115]])
+    >>> keras.ops.convert_to_numpy(keras_rpn.expansions.DoGWaveletExpansion()(np.array([[0.0]])))
+    array([[0.19947115]], dtype=float32)
     """
 
     def __init__(self, a=1.0, b=1.0, sigma_1=1.0, sigma_2=2.0, **kwargs):
@@ -315,8 +318,8 @@ class MeyerWaveletExpansion(WaveletExpansion):
             keyword arguments, such as `name` and `dtype`.
 
     Example:
-    >>> keras_rpn.expansions.MeyerWaveletExpansion()(np.array([[0.75]]))
-    array([[0.21220659]])
+    >>> keras.ops.convert_to_numpy(keras_rpn.expansions.MeyerWaveletExpansion()(np.array([[0.75]])))
+    array([[0.21220659]], dtype=float32)
     """
 
     def psi(self, tau):

@@ -23,7 +23,7 @@ class ConcatenationFusion(Fusion):
         **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
 
     Example:
-    >>> keras_rpn.fusions.ConcatenationFusion()(np.ones((2, 3, 4))).shape
+    >>> tuple(keras_rpn.fusions.ConcatenationFusion()(np.ones((2, 3, 4))).shape)
     (2, 12)
     """
 
@@ -60,7 +60,7 @@ class ParameterizedConcatenationFusion(ConcatenationFusion):
 
     Example:
     >>> fusion = keras_rpn.fusions.ParameterizedConcatenationFusion(units=5)
-    >>> fusion(np.ones((2, 3, 4))).shape
+    >>> tuple(fusion(np.ones((2, 3, 4))).shape)
     (2, 5)
     """
 

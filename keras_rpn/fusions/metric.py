@@ -19,8 +19,9 @@ class MeanFusion(Fusion):
         **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
 
     Example:
-    >>> keras_rpn.fusions.MeanFusion()(np.array([[[1.0, 2.0], [3.0, 6.0]]]))
-    array([[2., 4.]])
+    >>> fusion = keras_rpn.fusions.MeanFusion()
+    >>> keras.ops.convert_to_numpy(fusion(np.array([[[1.0, 2.0], [3.0, 6.0]]])))
+    array([[2., 4.]], dtype=float32)
     """
 
     is_linear = True
@@ -42,8 +43,9 @@ class SumFusion(Fusion):
         **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
 
     Example:
-    >>> keras_rpn.fusions.SumFusion()(np.array([[[1.0, 2.0], [3.0, 6.0]]]))
-    array([[4., 8.]])
+    >>> fusion = keras_rpn.fusions.SumFusion()
+    >>> keras.ops.convert_to_numpy(fusion(np.array([[[1.0, 2.0], [3.0, 6.0]]])))
+    array([[4., 8.]], dtype=float32)
     """
 
     is_linear = True
@@ -60,8 +62,9 @@ class MaxFusion(Fusion):
         **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
 
     Example:
-    >>> keras_rpn.fusions.MaxFusion()(np.array([[[1.0, 7.0], [3.0, 6.0]]]))
-    array([[3., 7.]])
+    >>> fusion = keras_rpn.fusions.MaxFusion()
+    >>> keras.ops.convert_to_numpy(fusion(np.array([[[1.0, 7.0], [3.0, 6.0]]])))
+    array([[3., 7.]], dtype=float32)
     """
 
     def fuse(self, stacked):
@@ -76,8 +79,9 @@ class MinFusion(Fusion):
         **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
 
     Example:
-    >>> keras_rpn.fusions.MinFusion()(np.array([[[1.0, 7.0], [3.0, 6.0]]]))
-    array([[1., 6.]])
+    >>> fusion = keras_rpn.fusions.MinFusion()
+    >>> keras.ops.convert_to_numpy(fusion(np.array([[[1.0, 7.0], [3.0, 6.0]]])))
+    array([[1., 6.]], dtype=float32)
     """
 
     def fuse(self, stacked):
@@ -92,8 +96,9 @@ class ProdFusion(Fusion):
         **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
 
     Example:
-    >>> keras_rpn.fusions.ProdFusion()(np.array([[[1.0, 7.0], [3.0, 6.0]]]))
-    array([[ 3., 42.]])
+    >>> fusion = keras_rpn.fusions.ProdFusion()
+    >>> keras.ops.convert_to_numpy(fusion(np.array([[[1.0, 7.0], [3.0, 6.0]]])))
+    array([[ 3., 42.]], dtype=float32)
     """
 
     def fuse(self, stacked):
@@ -115,8 +120,9 @@ class MedianFusion(Fusion):
         **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
 
     Example:
-    >>> keras_rpn.fusions.MedianFusion()(np.array([[[4.0], [1.0], [3.0], [2.0]]]))
-    array([[2.]])
+    >>> fusion = keras_rpn.fusions.MedianFusion()
+    >>> keras.ops.convert_to_numpy(fusion(np.array([[[4.0], [1.0], [3.0], [2.0]]])))
+    array([[2.]], dtype=float32)
     """
 
     def fuse(self, stacked):
@@ -132,8 +138,9 @@ class L1NormFusion(Fusion):
         **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
 
     Example:
-    >>> keras_rpn.fusions.L1NormFusion()(np.array([[[1.0, -2.0], [-3.0, 6.0]]]))
-    array([[4., 8.]])
+    >>> fusion = keras_rpn.fusions.L1NormFusion()
+    >>> keras.ops.convert_to_numpy(fusion(np.array([[[1.0, -2.0], [-3.0, 6.0]]])))
+    array([[4., 8.]], dtype=float32)
     """
 
     identity_for_one_input = False
@@ -152,8 +159,9 @@ class L2NormFusion(Fusion):
         **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
 
     Example:
-    >>> keras_rpn.fusions.L2NormFusion()(np.array([[[3.0, 0.0], [4.0, 0.0]]]))
-    array([[5., 0.]])
+    >>> fusion = keras_rpn.fusions.L2NormFusion()
+    >>> keras.ops.convert_to_numpy(fusion(np.array([[[3.0, 0.0], [4.0, 0.0]]])))
+    array([[5., 0.]], dtype=float32)
     """
 
     identity_for_one_input = False

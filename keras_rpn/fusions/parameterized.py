@@ -134,7 +134,7 @@ class LowRankParameterizedConcatenationFusion(ReconciledConcatenationFusion):
 
     Example:
     >>> fusion = keras_rpn.fusions.LowRankParameterizedConcatenationFusion(r=1)
-    >>> fusion(np.ones((2, 3, 4))).shape
+    >>> tuple(fusion(np.ones((2, 3, 4))).shape)
     (2, 4)
     """
 
@@ -168,7 +168,7 @@ class HMParameterizedConcatenationFusion(ReconciledConcatenationFusion):
 
     Example:
     >>> fusion = keras_rpn.fusions.HMParameterizedConcatenationFusion(p=2, q=3)
-    >>> fusion(np.ones((2, 3, 4))).shape
+    >>> tuple(fusion(np.ones((2, 3, 4))).shape)
     (2, 4)
     """
 
@@ -202,7 +202,7 @@ class LPHMParameterizedConcatenationFusion(ReconciledConcatenationFusion):
 
     Example:
     >>> fusion = keras_rpn.fusions.LPHMParameterizedConcatenationFusion(p=2, q=3, r=1)
-    >>> fusion(np.ones((2, 3, 4))).shape
+    >>> tuple(fusion(np.ones((2, 3, 4))).shape)
     (2, 4)
     """
 
@@ -229,7 +229,7 @@ class DualLPHMParameterizedConcatenationFusion(LPHMParameterizedConcatenationFus
 
     Example:
     >>> fusion = keras_rpn.fusions.DualLPHMParameterizedConcatenationFusion(p=2, q=3, r=1)
-    >>> fusion(np.ones((2, 3, 4))).shape
+    >>> tuple(fusion(np.ones((2, 3, 4))).shape)
     (2, 4)
     """
 
@@ -258,7 +258,7 @@ class RandomMatrixAdaptionParameterizedConcatenationFusion(ReconciledConcatenati
 
     Example:
     >>> fusion = keras_rpn.fusions.RandomMatrixAdaptionParameterizedConcatenationFusion()
-    >>> fusion(np.ones((2, 3, 4))).shape
+    >>> tuple(fusion(np.ones((2, 3, 4))).shape)
     (2, 4)
     """
 

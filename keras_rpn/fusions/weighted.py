@@ -26,8 +26,8 @@ class WeightedSumFusion(Fusion):
 
     Example:
     >>> fusion = keras_rpn.fusions.WeightedSumFusion(weights=[1.0, 0.5])
-    >>> fusion(np.array([[[2.0, 2.0], [4.0, 0.0]]]))
-    array([[4., 2.]])
+    >>> keras.ops.convert_to_numpy(fusion(np.array([[[2.0, 2.0], [4.0, 0.0]]])))
+    array([[4., 2.]], dtype=float32)
     """
 
     is_linear = True
@@ -77,7 +77,7 @@ class ParameterizedWeightedSumFusion(Fusion):
 
     Example:
     >>> fusion = keras_rpn.fusions.ParameterizedWeightedSumFusion()
-    >>> fusion(np.ones((2, 3, 4))).shape
+    >>> tuple(fusion(np.ones((2, 3, 4))).shape)
     (2, 4)
     """
 

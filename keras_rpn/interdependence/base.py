@@ -89,7 +89,7 @@ class Interdependence(keras.layers.Layer):
 
     Example:
     >>> xi = keras_rpn.interdependence.get("chain", chain_length=4)
-    >>> xi(np.ones((2, 4, 3))).shape  # (batch, N, features)
+    >>> tuple(xi(np.ones((2, 4, 3))).shape)  # (batch, N, features)
     (2, 4, 3)
     """
 

@@ -63,8 +63,8 @@ class ConstantInterdependence(Interdependence):
 
     Example:
     >>> xi = keras_rpn.interdependence.get("constant", A=[[1.0, 0.0], [1.0, 1.0]])
-    >>> xi(np.array([[1.0, 2.0]]))
-    array([[3., 2.]])
+    >>> keras.ops.convert_to_numpy(xi(np.array([[1.0, 2.0]])))
+    array([[3., 2.]], dtype=float32)
     """
 
     def __init__(self, A, **kwargs):
@@ -97,8 +97,9 @@ class ConstantCInterdependence(_SizedInterdependence):
         **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
 
     Example:
-    >>> keras_rpn.interdependence.get("constant_c", c=0.5)(np.array([[1.0, 3.0]]))
-    array([[2., 2.]])
+    >>> xi = keras_rpn.interdependence.get("constant_c", c=0.5)
+    >>> keras.ops.convert_to_numpy(xi(np.array([[1.0, 3.0]])))
+    array([[2., 2.]], dtype=float32)
     """
 
     def __init__(self, c=1.0, **kwargs):
@@ -165,8 +166,9 @@ class IdentityInterdependence(_SizedInterdependence):
         **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
 
     Example:
-    >>> keras_rpn.interdependence.get("identity")(np.array([[1.0, 3.0]]))
-    array([[1., 3.]])
+    >>> xi = keras_rpn.interdependence.get("identity")
+    >>> keras.ops.convert_to_numpy(xi(np.array([[1.0, 3.0]])))
+    array([[1., 3.]], dtype=float32)
     """
 
     def constant_matrix(self, dim):

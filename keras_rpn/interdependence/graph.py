@@ -54,8 +54,8 @@ class GraphInterdependence(TopologicalInterdependence):
 
     Example:
     >>> xi = keras_rpn.interdependence.get("graph", links=[(0, 2), (1, 2)])
-    >>> xi(np.array([[[1.0], [2.0], [4.0]]]))[..., 0]
-    array([[0., 0., 3.]])
+    >>> keras.ops.convert_to_numpy(xi(np.array([[[1.0], [2.0], [4.0]]]))[..., 0])
+    array([[0., 0., 3.]], dtype=float32)
     """
 
     def __init__(self, nodes=None, links=None, adjacency=None, directed=True, **kwargs):

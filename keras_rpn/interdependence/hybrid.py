@@ -43,7 +43,7 @@ class HybridInterdependence(Interdependence):
     ...     "hybrid", interdependence_type="instance", fusion_function="prod",
     ...     interdependence_functions=[{"class_name": "graph", "config": {"links": [(0, 1)]}},
     ...                                "bilinear"])
-    >>> xi(np.ones((2, 3, 4))).shape
+    >>> tuple(xi(np.ones((2, 3, 4))).shape)
     (2, 3, 4)
     """
 

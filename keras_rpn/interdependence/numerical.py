@@ -58,7 +58,7 @@ class LinearKernelInterdependence(KernelInterdependence):
 
     Example:
     >>> xi = keras_rpn.interdependence.get("linear_kernel", interdependence_type="instance")
-    >>> xi(np.ones((2, 5, 3))).shape
+    >>> tuple(xi(np.ones((2, 5, 3))).shape)
     (2, 5, 3)
     """
 

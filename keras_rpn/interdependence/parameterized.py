@@ -99,7 +99,7 @@ class ParameterizedInterdependence(ReconciledInterdependence):
 
     Example:
     >>> xi = keras_rpn.interdependence.get("lowrank_parameterized", r=1, m_prime=2)
-    >>> xi(np.ones((3, 5))).shape
+    >>> tuple(xi(np.ones((3, 5))).shape)
     (3, 2)
     """
 
@@ -157,7 +157,7 @@ class ParameterizedBilinearInterdependence(ReconciledInterdependence):
 
     Example:
     >>> xi = keras_rpn.interdependence.get("bilinear", normalization="softmax")
-    >>> xi(np.ones((2, 5, 3))).shape  # (batch, tokens, features)
+    >>> tuple(xi(np.ones((2, 5, 3))).shape)  # (batch, tokens, features)
     (2, 5, 3)
     """
 

@@ -45,7 +45,7 @@ class CuboidPatchInterdependence(GeometricInterdependence):
 
     Example (a 3x3 convolution's patches of a 4x4 grid with 2 channels):
     >>> xi = keras_rpn.interdependence.get("cuboid_patch", p_h=1, p_w=1)
-    >>> xi(np.zeros((8, 4, 4, 2))).shape
+    >>> tuple(xi(np.zeros((8, 4, 4, 2))).shape)
     (8, 4, 4, 18)
     """
 

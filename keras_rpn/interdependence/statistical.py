@@ -47,7 +47,7 @@ class KLDivergenceInterdependence(KernelInterdependence):
 
     Example:
     >>> xi = keras_rpn.interdependence.get("kl_divergence")
-    >>> xi(np.ones((2, 5, 3))).shape  # A compares the 3 features over 5 instances
+    >>> tuple(xi(np.ones((2, 5, 3))).shape)  # A compares the 3 features over 5 instances
     (2, 5, 3)
     """
 

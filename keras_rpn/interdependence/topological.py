@@ -188,8 +188,8 @@ class ChainInterdependence(TopologicalInterdependence):
 
     Example:
     >>> xi = keras_rpn.interdependence.get("chain")
-    >>> xi(np.array([[[1.0], [2.0], [4.0]]]))[..., 0]  # z_j + z_{j-1}
-    array([[1., 3., 6.]])
+    >>> keras.ops.convert_to_numpy(xi(np.array([[[1.0], [2.0], [4.0]]]))[..., 0])  # z_j + z_{j-1}
+    array([[1., 3., 6.]], dtype=float32)
     """
 
     def __init__(self, chain_length=None, bi_directional=False, self_dependence=True, **kwargs):
@@ -232,8 +232,8 @@ class MultihopChainInterdependence(_Multihop, ChainInterdependence):
 
     Example:
     >>> xi = keras_rpn.interdependence.get("multihop_chain", h=2, self_dependence=False)
-    >>> xi(np.array([[[1.0], [2.0], [4.0]]]))[..., 0]  # z_{j-2}
-    array([[0., 0., 1.]])
+    >>> keras.ops.convert_to_numpy(xi(np.array([[[1.0], [2.0], [4.0]]]))[..., 0])  # z_{j-2}
+    array([[0., 0., 1.]], dtype=float32)
     """
 
     def transform(self, adj):

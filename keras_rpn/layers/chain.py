@@ -53,7 +53,7 @@ class ChainHead(InterdependentHead):
 
     Example:
     >>> head = keras_rpn.layers.ChainHead(8, bi_directional=True)
-    >>> head(np.zeros((2, 5, 3))).shape
+    >>> tuple(head(np.zeros((2, 5, 3))).shape)
     (2, 5, 8)
     """
 
@@ -138,7 +138,7 @@ class ChainLayer(HeadStack):
 
     Example:
     >>> layer = keras_rpn.layers.ChainLayer(8, width=2)
-    >>> layer(np.zeros((2, 5, 3))).shape
+    >>> tuple(layer(np.zeros((2, 5, 3))).shape)
     (2, 5, 8)
     """
 

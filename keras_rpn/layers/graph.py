@@ -166,7 +166,7 @@ class GraphHead(GraphMixin, InterdependentHead):
 
     Example:
     >>> head = keras_rpn.layers.GraphHead(4, edges=[[0, 1], [1, 2]])
-    >>> head(np.zeros((1, 3, 5))).shape
+    >>> tuple(head(np.zeros((1, 3, 5))).shape)
     (1, 3, 4)
     """
 
@@ -283,7 +283,7 @@ class GraphBilinearHead(GraphMixin, BilinearHead):
 
     Example:
     >>> head = keras_rpn.layers.GraphBilinearHead(4, edges=[[0, 1], [1, 2]], rank=2)
-    >>> head(np.zeros((1, 3, 5))).shape
+    >>> tuple(head(np.zeros((1, 3, 5))).shape)
     (1, 3, 4)
     """
 
@@ -327,7 +327,7 @@ class GraphLayer(HeadStack):
 
     Example:
     >>> layer = keras_rpn.layers.GraphLayer(4, edges=[[0, 1], [1, 2]], width=2)
-    >>> layer(np.zeros((1, 3, 5))).shape
+    >>> tuple(layer(np.zeros((1, 3, 5))).shape)
     (1, 3, 4)
     """
 
@@ -341,7 +341,7 @@ class GraphBilinearLayer(HeadStack):
 
     Example:
     >>> layer = keras_rpn.layers.GraphBilinearLayer(4, edges=[[0, 1]], num_nodes=3)
-    >>> layer(np.zeros((1, 3, 5))).shape
+    >>> tuple(layer(np.zeros((1, 3, 5))).shape)
     (1, 3, 4)
     """
 

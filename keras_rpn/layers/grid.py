@@ -94,7 +94,7 @@ class GridHead(InterdependentHead):
 
     Example:
     >>> head = keras_rpn.layers.GridHead(16, strides=2)
-    >>> head(np.zeros((2, 8, 8, 3))).shape
+    >>> tuple(head(np.zeros((2, 8, 8, 3))).shape)
     (2, 4, 4, 16)
     """
 
@@ -203,7 +203,7 @@ class GridLayer(HeadStack):
 
     Example:
     >>> layer = keras_rpn.layers.GridLayer(16, width=2)
-    >>> layer(np.zeros((2, 8, 8, 3))).shape
+    >>> tuple(layer(np.zeros((2, 8, 8, 3))).shape)
     (2, 8, 8, 16)
     """
 
@@ -232,7 +232,7 @@ class GridCompression(keras.layers.Layer):
 
     Example:
     >>> pool = keras_rpn.layers.GridCompression()
-    >>> pool(np.zeros((2, 8, 8, 3))).shape
+    >>> tuple(pool(np.zeros((2, 8, 8, 3))).shape)
     (2, 4, 4, 3)
     """
 

@@ -56,6 +56,7 @@ class KANDense(RPNLayer):
     Input shape: `(batch, ..., m)`. Output shape: `(batch, ..., units)`.
 
     Example:
+    >>> from keras_rpn.layers import KANDense
     >>> model = keras.Sequential([keras.Input((4,)), KANDense(8), KANDense(1)])
     >>> model.count_params()  # 4*8*8 + 4*8 + 8 + 2*4 (grid), then 8*8 + 8 + 1 + 2*8
     393

@@ -93,7 +93,7 @@ class RPNHead(validation.CheckedNesting, GridAdaptation, keras.layers.Layer):
     >>> head = keras_rpn.layers.RPNHead(
     ...     10, expansion="bspline", reconciliation="identity",
     ...     remainder={"class_name": "linear", "config": {"activation": "silu"}})
-    >>> head(np.zeros((4, 8))).shape
+    >>> tuple(head(np.zeros((4, 8))).shape)
     (4, 10)
     """
 

@@ -91,7 +91,7 @@ class RPNLayer(validation.CheckedNesting, StructureCheck, GridAdaptation, keras.
     >>> layer = keras_rpn.layers.RPNLayer(
     ...     8, heads=[{"expansion": "taylor"}, {"expansion": "chebyshev"}],
     ...     head_fusion="concatenation")
-    >>> layer(np.zeros((2, 5))).shape
+    >>> tuple(layer(np.zeros((2, 5))).shape)
     (2, 16)
     """
 

@@ -46,7 +46,7 @@ class CNN(LayerStack):
 
     Example:
     >>> model = keras_rpn.models.CNN([1, 8, 8], fc_dims=[10])
-    >>> model(np.zeros((2, 8, 8, 1))).shape
+    >>> tuple(model(np.zeros((2, 8, 8, 1))).shape)
     (2, 10)
     """
 
@@ -138,7 +138,7 @@ class ResNet(CNN):
 
     Example:
     >>> model = keras_rpn.models.ResNet([1, 8, 8], fc_dims=[10])
-    >>> model(np.zeros((2, 8, 8, 1))).shape
+    >>> tuple(model(np.zeros((2, 8, 8, 1))).shape)
     (2, 10)
     """
 

@@ -65,7 +65,7 @@ class GCN(_GraphStack):
 
     Example:
     >>> model = keras_rpn.models.GCN([3, 8, 2], edges=[[0, 1], [1, 2]])
-    >>> model(np.zeros((1, 3, 3))).shape
+    >>> tuple(model(np.zeros((1, 3, 3))).shape)
     (1, 3, 2)
     """
 
@@ -89,7 +89,7 @@ class GAT(_GraphStack):
 
     Example:
     >>> model = keras_rpn.models.GAT([3, 8, 2], edges=[[0, 1], [1, 2]])
-    >>> model(np.zeros((1, 3, 3))).shape
+    >>> tuple(model(np.zeros((1, 3, 3))).shape)
     (1, 3, 2)
     """
 

@@ -40,7 +40,7 @@ class ProcessedRPN(RPN):
     >>> model = keras_rpn.models.ProcessedRPN(
     ...     [8, 16, 3], expansion="chebyshev",
     ...     postprocessing=[["batch_norm", "relu", keras.layers.Dropout(0.2)], None])
-    >>> model(np.zeros((2, 8))).shape
+    >>> tuple(model(np.zeros((2, 8))).shape)
     (2, 3)
     """
 

@@ -34,7 +34,7 @@ class RPN(validation.CheckedNesting, StructureCheck, keras.Model):
     >>> model = keras_rpn.models.RPN([64, 32, 10], expansion="bspline",
     ...                              remainder="linear")
     >>> model.compile("adam", "sparse_categorical_crossentropy")
-    >>> model(np.zeros((2, 64))).shape
+    >>> tuple(model(np.zeros((2, 64))).shape)
     (2, 10)
     """
 

@@ -35,7 +35,7 @@ class RNN(LayerStack):
 
     Example:
     >>> model = keras_rpn.models.RNN([3, 8, 2])
-    >>> model(np.zeros((4, 6, 3))).shape
+    >>> tuple(model(np.zeros((4, 6, 3))).shape)
     (4, 2)
     """
 
@@ -68,7 +68,7 @@ class RegressionRNN(RNN):
 
     Example:
     >>> model = keras_rpn.models.RegressionRNN([1, 8, 1])
-    >>> model(np.zeros((4, 6, 1))).shape
+    >>> tuple(model(np.zeros((4, 6, 1))).shape)
     (4, 1)
     """
 
@@ -107,7 +107,7 @@ class Transformer(LayerStack):
 
     Example:
     >>> model = keras_rpn.models.Transformer([8, 16], fc_dims=[10])
-    >>> model(np.zeros((2, 8, 8))).shape
+    >>> tuple(model(np.zeros((2, 8, 8))).shape)
     (2, 10)
     """
 

@@ -33,8 +33,8 @@ class ConstantReconciliation(Reconciliation):
 
     Example:
     >>> head = keras_rpn.layers.RPNHead(2, reconciliation="constant", use_bias=False)
-    >>> head(np.array([[1.0, 2.0]]))
-    array([[3., 3.]])
+    >>> keras.ops.convert_to_numpy(head(np.array([[1.0, 2.0]])))
+    array([[3., 3.]], dtype=float32)
     """
 
     def __init__(self, c=1.0, **kwargs):
@@ -76,8 +76,8 @@ class ZeroReconciliation(ConstantReconciliation):
 
     Example:
     >>> head = keras_rpn.layers.RPNHead(2, reconciliation="zero", remainder="identity")
-    >>> head(np.array([[1.0, 2.0]]))
-    array([[1., 2.]])
+    >>> keras.ops.convert_to_numpy(head(np.array([[1.0, 2.0]])))
+    array([[1., 2.]], dtype=float32)
     """
 
     def __init__(self, **kwargs):
@@ -98,8 +98,8 @@ class OneReconciliation(ConstantReconciliation):
 
     Example:
     >>> head = keras_rpn.layers.RPNHead(1, reconciliation="one", use_bias=False)
-    >>> head(np.array([[1.0, 2.0]]))
-    array([[3.]])
+    >>> keras.ops.convert_to_numpy(head(np.array([[1.0, 2.0]])))
+    array([[3.]], dtype=float32)
     """
 
     def __init__(self, **kwargs):
@@ -127,8 +127,8 @@ class ConstantEyeReconciliation(Reconciliation):
 
     Example:
     >>> head = keras_rpn.layers.RPNHead(2, reconciliation="constant_eye", use_bias=False)
-    >>> head(np.array([[1.0, 2.0, 3.0]]))
-    array([[1., 2.]])
+    >>> keras.ops.convert_to_numpy(head(np.array([[1.0, 2.0, 3.0]])))
+    array([[1., 2.]], dtype=float32)
     """
 
     def num_params(self, units, input_dim):
@@ -161,7 +161,7 @@ class IdentityReconciliation(Reconciliation):
 
     Example:
     >>> head = keras_rpn.layers.RPNHead(3, reconciliation="identity")
-    >>> head(np.zeros((2, 5))).shape
+    >>> tuple(head(np.zeros((2, 5))).shape)
     (2, 3)
     """
 
@@ -223,7 +223,7 @@ class MaskingReconciliation(Reconciliation):
     Example:
     >>> head = keras_rpn.layers.RPNHead(
     ...     3, reconciliation={"class_name": "masking", "config": {"p": 0.3}})
-    >>> head(np.zeros((2, 5))).shape
+    >>> tuple(head(np.zeros((2, 5))).shape)
     (2, 3)
     """
 

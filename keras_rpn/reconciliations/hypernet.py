@@ -41,7 +41,7 @@ class HypernetReconciliation(Reconciliation):
     Example:
     >>> head = keras_rpn.layers.RPNHead(
     ...     4, reconciliation={"class_name": "hypernet", "config": {"l": 8}})
-    >>> head(np.zeros((2, 3))).shape
+    >>> tuple(head(np.zeros((2, 3))).shape)
     (2, 4)
     """
 

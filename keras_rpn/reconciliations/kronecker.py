@@ -182,7 +182,7 @@ class HMReconciliation(KroneckerReconciliation):
     Example:
     >>> head = keras_rpn.layers.RPNHead(
     ...     4, reconciliation={"class_name": "hm", "config": {"p": 2, "q": 3}})
-    >>> head(np.zeros((2, 6))).shape
+    >>> tuple(head(np.zeros((2, 6))).shape)
     (2, 4)
     """
 
@@ -235,7 +235,7 @@ class LPHMReconciliation(_RankMixin, KroneckerReconciliation):
     >>> head = keras_rpn.layers.RPNHead(
     ...     4, expansion="taylor",
     ...     reconciliation={"class_name": "lphm", "config": {"p": 2, "q": 5, "r": 1}})
-    >>> head(np.zeros((2, 4))).shape
+    >>> tuple(head(np.zeros((2, 4))).shape)
     (2, 4)
     """
 
@@ -292,7 +292,7 @@ class DualLPHMReconciliation(_RankMixin, KroneckerReconciliation):
     >>> head = keras_rpn.layers.RPNHead(
     ...     4, expansion="taylor",
     ...     reconciliation={"class_name": "dual_lphm", "config": {"p": 2, "q": 4, "r": 2}})
-    >>> head(np.zeros((2, 4))).shape
+    >>> tuple(head(np.zeros((2, 4))).shape)
     (2, 4)
     """
 

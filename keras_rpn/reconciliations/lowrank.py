@@ -31,7 +31,7 @@ class LowRankReconciliation(Reconciliation):
     Example:
     >>> head = keras_rpn.layers.RPNHead(
     ...     4, expansion="taylor", reconciliation={"class_name": "lorr", "config": {"r": 3}})
-    >>> head(np.zeros((2, 5))).shape
+    >>> tuple(head(np.zeros((2, 5))).shape)
     (2, 4)
     """
 

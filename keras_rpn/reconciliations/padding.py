@@ -56,7 +56,7 @@ class DuplicatedPaddingReconciliation(_PaddingReconciliation):
 
     Example:
     >>> head = keras_rpn.layers.RPNHead(4, reconciliation="duplicated_padding")
-    >>> head(np.zeros((2, 6))).shape
+    >>> tuple(head(np.zeros((2, 6))).shape)
     (2, 4)
     """
 
@@ -100,7 +100,7 @@ class DuplicatedDiagonalPaddingReconciliation(_PaddingReconciliation):
 
     Example:
     >>> head = keras_rpn.layers.RPNHead(4, reconciliation="duplicated_diagonal_padding")
-    >>> head(np.zeros((2, 6))).shape
+    >>> tuple(head(np.zeros((2, 6))).shape)
     (2, 4)
     """
 

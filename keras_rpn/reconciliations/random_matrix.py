@@ -55,7 +55,7 @@ class RandomMatrixAdaptionReconciliation(Reconciliation):
     Example:
     >>> head = keras_rpn.layers.RPNHead(
     ...     4, expansion="taylor", reconciliation="random_matrix_adaption")
-    >>> head(np.zeros((2, 3))).shape
+    >>> tuple(head(np.zeros((2, 3))).shape)
     (2, 4)
     """
 
@@ -135,7 +135,7 @@ class RandomMatrixHypernetReconciliation(Reconciliation):
     Example:
     >>> head = keras_rpn.layers.RPNHead(
     ...     4, reconciliation={"class_name": "random_matrix_hypernet", "config": {"l": 8}})
-    >>> head(np.zeros((2, 3))).shape
+    >>> tuple(head(np.zeros((2, 3))).shape)
     (2, 4)
     """
 

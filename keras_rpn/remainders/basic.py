@@ -25,7 +25,7 @@ class ZeroRemainder(Remainder):
 
     Example:
     >>> head = keras_rpn.layers.RPNHead(3, remainder="zero")
-    >>> head(np.zeros((2, 5))).shape
+    >>> tuple(head(np.zeros((2, 5))).shape)
     (2, 3)
     """
 
@@ -61,8 +61,8 @@ class ConstantRemainder(Remainder):
     Example:
     >>> head = keras_rpn.layers.RPNHead(
     ...     2, reconciliation="zero", remainder={"class_name": "constant", "config": {"c": 0.5}})
-    >>> head(np.zeros((1, 5)))
-    array([[0.5, 0.5]])
+    >>> keras.ops.convert_to_numpy(head(np.zeros((1, 5))))
+    array([[0.5, 0.5]], dtype=float32)
     """
 
     def additive_terms(self, x):
@@ -94,8 +94,8 @@ class OneRemainder(ConstantRemainder):
 
     Example:
     >>> head = keras_rpn.layers.RPNHead(2, reconciliation="zero", remainder="one")
-    >>> head(np.zeros((1, 5)))
-    array([[1., 1.]])
+    >>> keras.ops.convert_to_numpy(head(np.zeros((1, 5))))
+    array([[1., 1.]], dtype=float32)
     """
 
     def __init__(self, units=None, activation=None, **kwargs):
@@ -124,7 +124,7 @@ class IdentityRemainder(Remainder):
 
     Example:
     >>> head = keras_rpn.layers.RPNHead(4, remainder="identity")
-    >>> head(np.zeros((2, 4))).shape
+    >>> tuple(head(np.zeros((2, 4))).shape)
     (2, 4)
     """
 
@@ -179,7 +179,7 @@ class LinearRemainder(Remainder):
     >>> head = keras_rpn.layers.RPNHead(
     ...     3, expansion="bspline",
     ...     remainder={"class_name": "linear", "config": {"activation": "silu"}})
-    >>> head(np.zeros((2, 5))).shape
+    >>> tuple(head(np.zeros((2, 5))).shape)
     (2, 3)
     """
 

@@ -192,9 +192,11 @@ def export(obj, input_names=None, expand=False):
         A list of sympy expressions, one per output.
 
     Example:
-    >>> head = keras_rpn.layers.RPNHead(1, expansion="chebyshev")
-    >>> head(np.zeros((1, 2)))
-    >>> keras_rpn.symbolic.export(head, expand=True)  # a quadratic in x_1, x_2
+    >>> head = keras_rpn.layers.RPNHead(1, expansion="taylor", remainder="zero")
+    >>> head.build((None, 2))  # Taylor d=2: [x_1, x_2, x_1 x_1, x_1 x_2, x_2 x_1, x_2 x_2]
+    >>> head.set_weights([np.array([[1.0, 0.0, 0.0, 0.5, 0.5, 0.0]]), np.array([2.0])])
+    >>> keras_rpn.symbolic.export(head)
+    [1.0*x_1*x_2 + 1.0*x_1 + 2.0]
     """
     sp = import_sympy()
     layers = layers_of(obj)

@@ -41,8 +41,8 @@ class SymbolicDense(keras.layers.Layer):
         **kwargs: base `Layer` arguments.
 
     Example:
-    >>> layer = SymbolicDense([["sin", "x^2"]])  # c sin(a x_1 + b) + c' (a' x_2 + b')^2 + d + d'
-    >>> layer(np.zeros((4, 2))).shape
+    >>> layer = keras_rpn.symbolic.SymbolicDense([["sin", "x^2"]])
+    >>> tuple(layer(np.zeros((4, 2))).shape)  # c sin(a x_1 + b) + c' (a' x_2 + b')^2 + d + d'
     (4, 1)
     """
 
@@ -195,9 +195,14 @@ def lock(model, x=None, fits=None, candidates=None, tolerance=1e-3, prune_below=
         A `keras.Sequential` of `SymbolicDense` layers (not compiled).
 
     Example:
-    >>> locked = keras_rpn.symbolic.lock(kan, x, candidates=[["x"], ["x^2"]], y=y)
-    >>> locked.compile("adam", "mse"); locked.fit(x, y)
-    >>> keras_rpn.symbolic.simplify(keras_rpn.symbolic.export(locked)[0])
+    >>> x = np.random.default_rng(0).uniform(-1, 1, (128, 2)).astype("float32")
+    >>> y = 2 * x[:, :1] - x[:, 1:] + 0.5
+    >>> kan = keras.Sequential([keras.Input((2,)), keras_rpn.layers.KANDense(1)])
+    >>> locked = keras_rpn.symbolic.lock(kan, x, candidates=["x"], y=y)  # c (a x + b) + d
+    >>> [layer.functions for layer in locked.layers]
+    [[['x', 'x']]]
+    >>> keras_rpn.symbolic.simplify(keras_rpn.symbolic.export(locked)[0], precision=3)
+    2.0*x_1 - 1.0*x_2 + 0.5
     """
     if fits is None:
         if x is None:
@@ -253,8 +258,14 @@ def fine_tune(locked, x, y, epochs=200, learning_rate=0.01, batch_size=100, roun
         The training MSE of the weights kept (set on `locked`).
 
     Example:
-    >>> locked = keras_rpn.symbolic.lock(kan, x, y=y)
-    >>> keras_rpn.symbolic.fine_tune(locked, x, y)
+    >>> x = np.random.default_rng(0).uniform(-1, 1, (128, 2)).astype("float32")
+    >>> y = x[:, :1] ** 2 - 0.5 * x[:, 1:]
+    >>> kan = keras.Sequential([keras.Input((2,)), keras_rpn.layers.KANDense(1)])
+    >>> locked = keras_rpn.symbolic.lock(kan, x, y=y, overrides={(0, 0, 0): "x^2", (0, 0, 1): "x"})
+    >>> before = float(np.mean((keras.ops.convert_to_numpy(locked(x)) - y) ** 2))
+    >>> mse = keras_rpn.symbolic.fine_tune(locked, x, y, epochs=20, rounds=2)  # a short run
+    >>> mse < before
+    True
     """
     rounds = validation.positive_int("rounds", rounds)
     epochs = validation.positive_int("epochs", epochs)
