@@ -54,7 +54,7 @@ class BilinearHead(InterdependentHead):
 
     Example:
     >>> head = keras_rpn.layers.BilinearHead(8, rank=4, causal=True)
-    >>> tuple(head(np.zeros((2, 5, 3))).shape)
+    >>> tuple(head(np.zeros((2, 5, 6))).shape)
     (2, 5, 8)
     """
 
@@ -147,7 +147,7 @@ class BilinearLayer(HeadStack):
 
     Example:
     >>> layer = keras_rpn.layers.BilinearLayer(8, width=2, rank=4)
-    >>> tuple(layer(np.zeros((2, 5, 3))).shape)
+    >>> tuple(layer(np.zeros((2, 5, 6))).shape)
     (2, 5, 8)
     """
 
