@@ -314,6 +314,20 @@ def print_trajectories(names, results):
             )
 
 
+def save(path, results, same_init):
+    """`{configuration: {run: {seed: result}}}` as JSON, the training curves left out."""
+    out = {}
+    for (name, run), rows in results.items():
+        if same_init and run == "keras_rpn":
+            run = "keras_rpn, from tinyBIG's start and batches"
+        out.setdefault(name, {})[run] = {
+            str(r["seed"]): {k: v for k, v in r.items() if k not in ("epoch_loss", "seed")}
+            for r in rows
+        }
+    with open(path, "w") as f:
+        json.dump(out, f, indent=1)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1")
@@ -322,6 +336,9 @@ def main():
     parser.add_argument("--epochs", type=float, default=1.0, help="factor on every n_epochs")
     parser.add_argument("--tinybig-python", default=default_tinybig_python())
     parser.add_argument("--no-tinybig", action="store_true")
+    parser.add_argument(
+        "--save", metavar="JSON", help="write every seed's results here (for fidelity_report.py)"
+    )
     parser.add_argument(
         "--same-init",
         action="store_true",
@@ -370,6 +387,7 @@ def main():
         name, seed = job["id"].rsplit("-", 1)[0], job["seed"]
         start_from = answers[job["id"]].pop("start_from") if args.same_init else None
         result = run_keras(job["configurations"], data, job["classification"], seed, start_from)
+        result["seed"] = seed
         results.setdefault((name, "keras_rpn"), []).append(result)
         brief = {k: v for k, v in result.items() if k != "epoch_loss"}
         print(f"{name} keras_rpn seed {seed}: {brief}", flush=True)
@@ -382,6 +400,8 @@ def main():
             )
     if args.same_init and not args.tinybig_untrained:
         print_trajectories(names, results)
+    if args.save:
+        save(args.save, results, args.same_init)
     print(
         "\n| configuration | run | parameters | median test MSE | worst test MSE "
         "| median accuracy | worst accuracy | median train time |"
