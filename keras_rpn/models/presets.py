@@ -344,7 +344,7 @@ class NaiveBayes(Preset):
 
     Example:
     >>> model = keras_rpn.models.NaiveBayes([4, 3], distribution="laplace")
-    >>> model.count_params()
+    >>> model.count_params()  # W: 4*3, b: 3
     15
     """
 
