@@ -260,11 +260,12 @@ def fine_tune(locked, x, y, epochs=200, learning_rate=0.01, batch_size=100, roun
     Example:
     >>> x = np.random.default_rng(0).uniform(-1, 1, (128, 2)).astype("float32")
     >>> y = x[:, :1] ** 2 - 0.5 * x[:, 1:]
-    >>> kan = keras.Sequential([keras.Input((2,)), keras_rpn.layers.KANDense(1)])
-    >>> locked = keras_rpn.symbolic.lock(kan, x, y=y, overrides={(0, 0, 0): "x^2", (0, 0, 1): "x"})
-    >>> before = float(np.mean((keras.ops.convert_to_numpy(locked(x)) - y) ** 2))
-    >>> mse = keras_rpn.symbolic.fine_tune(locked, x, y, epochs=20, rounds=2)  # a short run
-    >>> mse < before
+    >>> layer = keras_rpn.symbolic.SymbolicDense([["x^2", "x"]])  # c f(a x + b) + d per edge
+    >>> locked = keras.Sequential([keras.Input((2,)), layer])  # as `lock` returns
+    >>> a, b, c, d = np.ones((1, 2)), np.array([[0.3, 0.0]]), np.ones((1, 2)), np.zeros((1, 2))
+    >>> layer.set_weights([a, b, c, d])  # off the solution (b_1 = 0, c = [1, -0.5]): MSE 0.91
+    >>> mse = keras_rpn.symbolic.fine_tune(locked, x, y, epochs=20, rounds=2)
+    >>> mse < 0.02
     True
     """
     rounds = validation.positive_int("rounds", rounds)
