@@ -9,8 +9,8 @@ per configuration:
 
 * every trainable tensor's pooled values over the seeds in both libraries (standard
   deviation, largest magnitude, mean) and the two-sample Kolmogorov-Smirnov p-value
-  of "one distribution" (tensors paired in tinyBIG's `named_parameters()` order, which
-  is keras_rpn's weight order: layer by layer, head by head, kernel then remainder);
+  of "one distribution" (tinyBIG's tensors mapped onto keras_rpn's weights as the
+  paired run `fidelity.py --same-init` maps them, `tests/tinybig_layout.py`);
 * the untrained models' test MSE over the seeds in both libraries, with its KS p-value.
 
     python benchmarks/fidelity_init.py --seeds 100 [--only elementary iris]
@@ -52,18 +52,26 @@ def draws(name, seeds, python):
         for seed in seeds
     ]
     answers = fidelity.run_tinybig(python, jobs)
-    theirs, ours = [], []
+    from tinybig_layout import set_model_weights  # on the path that fidelity.py sets
+
+    theirs, ours, names = [], [], None
     for job, (_, (x_test, y_test)) in jobs:
         answer = answers[job["id"]]
-        tensors = answer["start_from"][0]
-        theirs.append(([tensors[k] for k in sorted(tensors)], answer["test_mse"]))
         keras.utils.set_random_seed(job["seed"])
         model = keras_rpn.config.from_tinybig({"configurations": config})
         prediction = keras.ops.convert_to_numpy(model(x_test))
-        weights = [keras.ops.convert_to_numpy(w) for w in model.trainable_weights]
-        ours.append((weights, float(np.mean((prediction - y_test) ** 2))))
-    names = sorted(answers[jobs[0][0]["id"]]["start_from"][0])
+        ours.append((_trainable(model), float(np.mean((prediction - y_test) ** 2))))
+        # tinyBIG's start in keras_rpn's layout, as the paired run (--same-init) sets it.
+        mirror = keras_rpn.config.from_tinybig({"configurations": config})
+        mirror.build(x_test.shape)
+        set_model_weights(mirror, answer["start_from"][0])
+        theirs.append((_trainable(mirror), answer["test_mse"]))
+        names = names or [w.path.split("/", 1)[1] for w in model.trainable_weights]
     return names, theirs, ours
+
+
+def _trainable(model):
+    return [keras.ops.convert_to_numpy(w) for w in model.trainable_weights]
 
 
 def main():
@@ -77,13 +85,9 @@ def main():
     for name in args.only or list(fidelity.configurations()):
         names, theirs, ours = draws(name, range(args.seeds), args.tinybig_python)
         print(f"{name} ({args.seeds} seeds)")
-        if len(theirs[0][0]) != len(ours[0][0]):
-            sys.exit(f"{name}: tinyBIG has {len(names)} tensors, keras_rpn {len(ours[0][0])}")
         for k, tensor in enumerate(names):
             a = np.concatenate([np.ravel(t[0][k]) for t in theirs])
             b = np.concatenate([np.ravel(o[0][k]) for o in ours])
-            if a.size != b.size:
-                sys.exit(f"{name}: {tensor} has {a.size} values in tinyBIG, {b.size} in keras_rpn")
             p = stats.ks_2samp(a, b).pvalue
             print(
                 f"  {tensor}: {a.size // args.seeds} values; std {a.std():.4f} / {b.std():.4f}, "
